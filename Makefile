@@ -1,0 +1,26 @@
+# pysurvbridge: every set-up step lives here and in scripts/, so a clean clone needs only `make`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
+
+.PHONY: setup demo test doctor clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install_r.sh scripts/setup_python.sh
+	bash scripts/install_r.sh
+	bash scripts/setup_python.sh
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/pysurvbridge doctor || true
+	$(VENV)/bin/pysurvbridge describe bladder1
+
+test: setup
+	$(PY) -m pytest -q tests
+
+doctor: setup
+	$(VENV)/bin/pysurvbridge doctor
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

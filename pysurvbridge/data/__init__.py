@@ -1,0 +1,1 @@
+"""Data containers, validation and dataset loaders."""
