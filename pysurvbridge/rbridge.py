@@ -1,0 +1,371 @@
+"""The only door to R.
+
+Everything that talks to R goes through this module: dataset loaders, the classical models,
+the R metrics and the reda simulator. It
+
+* starts embedded R lazily, on the first call (importing pysurvbridge never needs R);
+* serialises every call into R with one re-entrant lock (rpy2 is not thread-safe);
+* converts pandas <-> R data.frames column by column through numpy, keeping integer ids,
+  factors (levels and order), logicals, dates and NA; it never activates global converters;
+* turns R errors into :class:`~pysurvbridge.errors.RCallError` carrying R's message and R
+  warnings into :class:`~pysurvbridge.errors.RWarning`;
+* never evaluates a user-supplied string as R code: functions are looked up by name with
+  ``get``/``getExportedValue``, data travel as R objects, and formulas are assembled from
+  symbols (``as.name``), so a column called ``x); system("..."); (`` stays a name.
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pysurvbridge.errors import RCallError, RUnavailableError, RWarning
+
+__all__ = [
+    "R_INSTALL_COMMAND",
+    "is_available",
+    "start",
+    "call",
+    "to_r",
+    "to_pandas",
+    "to_numpy",
+    "formula",
+    "has_r_package",
+    "package_version",
+    "r_version",
+    "load_r_dataset",
+    "explain_start_failure",
+]
+
+R_INSTALL_COMMAND = (
+    "apt-get install -y --no-install-recommends r-base-core r-base-dev r-cran-survival "
+    "r-cran-pec r-cran-ipred r-cran-testthat r-cran-reticulate"
+)
+_NA_INT = -(2**31)  # R's NA_integer_ and NA (logical) as seen through numpy
+
+_LOCK = threading.RLock()
+_STATE: dict[str, Any] = {}
+
+# Fixed R code, written here and never built from user input.
+_HELPERS = {
+    # Call f with a list of arguments; collect warnings, catch the error message.
+    "call": """function(f, args) {
+        warns <- character(0)
+        res <- withCallingHandlers(
+            tryCatch(list(ok = TRUE, value = do.call(f, args, quote = TRUE)),
+                     error = function(e) list(ok = FALSE, value = conditionMessage(e))),
+            warning = function(w) {
+                warns <<- c(warns, conditionMessage(w))
+                invokeRestart("muffleWarning")
+            })
+        res$warnings <- warns
+        res
+    }""",
+    "fun": """function(name, pkg) {
+        if (is.na(pkg)) get(name, mode = "function", envir = baseenv())
+        else getExportedValue(pkg, name)
+    }""",
+    "frame": """function(cols, nrow) {
+        for (i in seq_along(cols)) {
+            x <- cols[[i]]
+            if (is.double(x) && !inherits(x, "Date")) { x[is.nan(x)] <- NA_real_; cols[[i]] <- x }
+        }
+        attr(cols, "row.names") <- .set_row_names(as.integer(nrow))
+        class(cols) <- "data.frame"
+        cols
+    }""",
+    "formula": """function(lhs_fun, lhs_vars, rhs_vars, special_funs, special_vars) {
+        lhs <- as.call(c(as.name(lhs_fun), lapply(lhs_vars, as.name)))
+        terms <- lapply(rhs_vars, as.name)
+        for (i in seq_along(special_funs))
+            terms <- c(terms, list(call(special_funs[[i]], as.name(special_vars[[i]]))))
+        rhs <- if (length(terms)) Reduce(function(a, b) call("+", a, b), terms) else 1
+        f <- eval(call("~", lhs, rhs))
+        environment(f) <- globalenv()
+        f
+    }""",
+    "dataset": """function(name, pkg) {
+        lazy <- getNamespaceInfo(asNamespace(pkg), "lazydata")
+        if (exists(name, envir = lazy, inherits = FALSE)) return(get(name, envir = lazy))
+        e <- new.env()
+        utils::data(list = name, package = pkg, envir = e)
+        get(name, envir = e)
+    }""",
+}
+
+
+def explain_start_failure(exc: BaseException, r_version_text: str | None = None) -> str:
+    """Plain-words reason why embedded R could not start, with the command that fixes it."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ModuleNotFoundError) and "rpy2" in text:
+        return (
+            "rpy2 is not installed, so the R engine is unavailable. Install it with "
+            "`pip install 'rpy2==3.5.17'` for R < 4.5 or `pip install 'rpy2>=3.6'` for R >= 4.5 "
+            "(or run `make setup`)."
+        )
+    if "R_getVar" in text:
+        return (
+            "rpy2 was built for R >= 4.5 but an older R is installed "
+            f"({r_version_text or 'see `R --version`'}): the symbol R_getVar only exists from "
+            "R 4.5 on ('undefined symbol: R_getVar'). Install the last rpy2 for older R: "
+            "`pip install 'rpy2==3.5.17'` (make setup picks it automatically)."
+        )
+    if "R_HOME" in text or "libR.so" in text or "R home" in text:
+        return f"R is not installed or not found ({text}). Install it with: {R_INSTALL_COMMAND}"
+    return f"embedded R could not start ({text})."
+
+
+def start() -> None:
+    """Start embedded R if it is not running; raise RUnavailableError saying how to fix it."""
+    with _LOCK:
+        if "ro" in _STATE:
+            return
+        if "error" in _STATE:
+            raise RUnavailableError(_STATE["error"])
+        try:
+            import rpy2.rinterface as ri
+            import rpy2.robjects as ro
+        except Exception as exc:  # ImportError, OSError, RRuntimeError from R's start-up
+            _STATE["error"] = explain_start_failure(exc)
+            raise RUnavailableError(_STATE["error"]) from exc
+        _STATE["ri"], _STATE["ro"] = ri, ro
+        _STATE["helpers"] = {name: ro.r(code) for name, code in _HELPERS.items()}
+
+
+def is_available() -> bool:
+    """True when embedded R starts (R, rpy2 and a matching version pair are installed)."""
+    try:
+        start()
+    except RUnavailableError:
+        return False
+    return True
+
+
+def call(function: str, *args: Any, package: str | None = None, **kwargs: Any) -> Any:
+    """Call the R function ``package::function`` with converted arguments.
+
+    ``function`` and ``package`` are names looked up with ``getExportedValue`` (never parsed);
+    arguments go through :func:`to_r`. Returns the raw rpy2 object; convert it with
+    :func:`to_pandas` or :func:`to_numpy`. R errors raise :class:`RCallError`, R warnings are
+    re-issued as :class:`RWarning`.
+    """
+    where = f"{package}::{function}" if package else function
+    with _LOCK:
+        start()
+        ri = _STATE["ri"]
+        pkg = ri.StrSexpVector([package]) if package else ri.StrSexpVector([ri.NA_Character])
+        try:
+            fun = _STATE["helpers"]["fun"](ri.StrSexpVector([function]), pkg)
+        except Exception as exc:  # the name does not exist in that package
+            raise RCallError(f"R function {where} not found: {exc}", str(exc)) from exc
+        return _invoke(fun, list(args), kwargs, where)
+
+
+def _invoke(fun: Any, args: list[Any], kwargs: Mapping[str, Any], where: str) -> Any:
+    """Run an R function under the lock, re-issue its warnings, raise its error."""
+    with _LOCK:
+        result = _STATE["helpers"]["call"](fun, _named_list(args, kwargs))
+        out = dict(zip(result.names, list(result)))
+        r_warnings = [str(w) for w in out["warnings"]]
+        ok = bool(out["ok"][0])
+        value = out["value"]
+    for message in r_warnings:
+        warnings.warn(f"R warning in {where}: {message}", RWarning, stacklevel=3)
+    if not ok:
+        message = str(value[0])
+        raise RCallError(f"R error in {where}: {message}", message)
+    return value
+
+
+def _named_list(args: list[Any], kwargs: Mapping[str, Any]) -> Any:
+    ri = _STATE["ri"]
+    values = [to_r(a) for a in args] + [to_r(v) for v in kwargs.values()]
+    names = [""] * len(args) + list(kwargs)
+    lst = ri.ListSexpVector(values)
+    lst.do_slot_assign("names", ri.StrSexpVector(names))
+    return lst
+
+
+def formula(
+    response: str,
+    response_vars: Sequence[str],
+    terms: Sequence[str] = (),
+    specials: Sequence[tuple[str, str]] = (),
+) -> Any:
+    """Build an R formula from names, e.g. ``Surv(start, stop, event) ~ x + strata(enum)``.
+
+    ``response`` and the special functions (``strata``, ``cluster``) are chosen by our code;
+    every variable name becomes an R symbol, so any string is safe as a column name.
+    """
+    with _LOCK:
+        start()
+        ri = _STATE["ri"]
+        return _STATE["helpers"]["formula"](
+            ri.StrSexpVector([response]),
+            ri.StrSexpVector(list(response_vars)),
+            ri.StrSexpVector(list(terms)),
+            ri.StrSexpVector([f for f, _ in specials]),
+            ri.StrSexpVector([v for _, v in specials]),
+        )
+
+
+# ---------------------------------------------------------------- Python -> R
+
+
+def to_r(obj: Any) -> Any:
+    """Convert a Python object to R: DataFrame -> data.frame, Series/array -> vector,
+    dict -> named list, scalars -> length-1 vectors, None -> NULL; rpy2 objects pass through."""
+    with _LOCK:
+        start()
+        ri = _STATE["ri"]
+        if isinstance(obj, ri.Sexp):
+            return obj
+        if obj is None:
+            return ri.NULL
+        if isinstance(obj, pd.DataFrame):
+            return _frame_to_r(obj)
+        if isinstance(obj, Mapping):
+            return _named_list([], obj)
+        if isinstance(obj, (str, bool, int, float, np.generic)):
+            return _series_to_r(pd.Series([obj]))
+        if isinstance(obj, pd.Series):
+            return _series_to_r(obj)
+        if isinstance(obj, (list, tuple, np.ndarray, pd.Categorical)):
+            arr = np.asarray(obj) if not isinstance(obj, pd.Categorical) else obj
+            if isinstance(arr, np.ndarray) and arr.ndim == 2:
+                return _matrix_to_r(arr)
+            return _series_to_r(pd.Series(arr))
+        raise TypeError(f"cannot convert {type(obj).__name__} to an R object")
+
+
+def _frame_to_r(df: pd.DataFrame) -> Any:
+    ri = _STATE["ri"]
+    if not df.columns.is_unique:
+        dup = df.columns[df.columns.duplicated()].tolist()
+        raise ValueError(f"DataFrame has duplicated column names {dup}; R needs unique names")
+    cols = ri.ListSexpVector([_series_to_r(df[c]) for c in df.columns])
+    cols.do_slot_assign("names", ri.StrSexpVector([str(c) for c in df.columns]))
+    return _STATE["helpers"]["frame"](cols, ri.IntSexpVector([len(df)]))
+
+
+def _matrix_to_r(arr: np.ndarray) -> Any:
+    ri = _STATE["ri"]
+    vec = ri.FloatSexpVector(np.asarray(arr, dtype=np.float64).ravel(order="F"))
+    vec.do_slot_assign("dim", ri.IntSexpVector(list(arr.shape)))
+    return vec
+
+
+def _series_to_r(s: pd.Series) -> Any:
+    ri = _STATE["ri"]
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        vec = ri.IntSexpVector(np.where(codes < 0, _NA_INT, codes + 1).tolist())
+        vec.do_slot_assign("levels", ri.StrSexpVector([str(c) for c in dtype.categories]))
+        vec.do_slot_assign(
+            "class", ri.StrSexpVector(["ordered", "factor"] if dtype.ordered else ["factor"])
+        )
+        return vec
+    na = s.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(dtype):
+        values = [ri.NA_Logical if m else bool(v) for v, m in zip(s.to_numpy(object), na)]
+        return ri.BoolSexpVector(values)
+    if pd.api.types.is_integer_dtype(dtype):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.all(np.abs(values[~na]) < 2**31 - 1):
+            return ri.IntSexpVector([_NA_INT if m else int(v) for v, m in zip(values, na)])
+        return ri.FloatSexpVector(values)  # beyond R's 32-bit integers: exact as double
+    if pd.api.types.is_float_dtype(dtype):
+        return ri.FloatSexpVector(s.to_numpy(dtype=np.float64, na_value=np.nan))
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        days = (s - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
+        vec = ri.FloatSexpVector(days)
+        vec.do_slot_assign("class", ri.StrSexpVector(["Date"]))
+        return vec
+    values = [ri.NA_Character if m else str(v) for v, m in zip(s.to_numpy(object), na)]
+    return ri.StrSexpVector(values)
+
+
+# ---------------------------------------------------------------- R -> Python
+
+
+def to_pandas(r_frame: Any) -> pd.DataFrame:
+    """Convert an R data.frame to pandas: integer -> int64 (Int64 when NA), double ->
+    float64 (NA -> NaN), factor -> Categorical with R's levels, logical -> bool, character ->
+    object (NA -> None), Date -> datetime64[ns]. Row names are dropped."""
+    with _LOCK:
+        start()
+        names = [str(n) for n in r_frame.names]
+        data = {name: to_numpy(col) for name, col in zip(names, list(r_frame))}
+    return pd.DataFrame(data, columns=names)
+
+
+def to_numpy(vec: Any) -> Any:
+    """Convert an R atomic vector to a numpy array, Categorical or pandas extension array."""
+    with _LOCK:
+        start()
+        ri = _STATE["ri"]
+        rclass = list(vec.rclass) if vec.rclass is not None else []
+        typeof = vec.typeof
+        if "factor" in rclass:
+            codes = np.array(vec, dtype=np.int64)
+            levels = [str(x) for x in vec.do_slot("levels")]
+            return pd.Categorical.from_codes(
+                np.where(codes == _NA_INT, -1, codes - 1), categories=levels,
+                ordered="ordered" in rclass,
+            )
+        if "Date" in rclass:
+            days = np.array(vec, dtype=np.float64)
+            return pd.to_datetime(days, unit="D").astype("datetime64[ns]").to_numpy()
+        if typeof == ri.RTYPES.INTSXP:
+            arr = np.array(vec, dtype=np.int64)
+            na = arr == _NA_INT
+            return pd.arrays.IntegerArray(np.where(na, 0, arr), na) if na.any() else arr
+        if typeof == ri.RTYPES.REALSXP:
+            return np.array(vec, dtype=np.float64)
+        if typeof == ri.RTYPES.LGLSXP:
+            arr = np.array(vec, dtype=np.int64)
+            na = arr == _NA_INT
+            if na.any():
+                return pd.arrays.BooleanArray(arr.astype(bool), na)
+            return arr.astype(bool)
+        if typeof == ri.RTYPES.STRSXP:
+            return np.array([None if x is ri.NA_Character else str(x) for x in vec], dtype=object)
+        raise TypeError(f"cannot convert R vector of type {typeof} (class {rclass}) to numpy")
+
+
+# ---------------------------------------------------------------- versions and data
+
+
+def r_version() -> str:
+    """R's version as 'major.minor', e.g. '4.2.2'."""
+    version = call("R.Version", package="base")
+    parts = dict(zip(version.names, [str(v[0]) for v in version]))
+    return f"{parts['major']}.{parts['minor']}"
+
+
+def has_r_package(name: str) -> bool:
+    """True when the R package ``name`` can be loaded (``requireNamespace``)."""
+    if not is_available():
+        return False
+    found = call("requireNamespace", name, quietly=True, package="base")
+    return bool(found[0])
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of R package ``name``, or None when it is not installed."""
+    if not has_r_package(name):
+        return None
+    version = call("packageVersion", name, package="utils")
+    return str(call("as.character", version, package="base")[0])
+
+
+def load_r_dataset(name: str, package: str) -> pd.DataFrame:
+    """A data set shipped with an R package (``utils::data``) as a pandas DataFrame."""
+    with _LOCK:
+        start()
+        frame = _invoke(_STATE["helpers"]["dataset"], [name, package], {}, f"{package}::{name}")
+        return to_pandas(frame)
