@@ -97,25 +97,27 @@ _HELPERS = {
 }
 
 
-def explain_start_failure(exc: BaseException, r_version_text: str | None = None) -> str:
-    """Plain-words reason why embedded R could not start, with the command that fixes it."""
-    text = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, ModuleNotFoundError) and "rpy2" in text:
+def explain_start_failure(error_text: str, r_version_text: str | None = None) -> str:
+    """Plain-words reason why embedded R could not start, with the command that fixes it.
+
+    ``error_text`` is the exception text ('ImportError: ...') seen when importing rpy2.
+    """
+    if "No module named 'rpy2" in error_text:
         return (
             "rpy2 is not installed, so the R engine is unavailable. Install it with "
             "`pip install 'rpy2==3.5.17'` for R < 4.5 or `pip install 'rpy2>=3.6'` for R >= 4.5 "
-            "(or run `make setup`)."
+            "(or run `make setup`, which picks the right one)."
         )
-    if "R_getVar" in text:
+    if "R_getVar" in error_text:
         return (
             "rpy2 was built for R >= 4.5 but an older R is installed "
             f"({r_version_text or 'see `R --version`'}): the symbol R_getVar only exists from "
-            "R 4.5 on ('undefined symbol: R_getVar'). Install the last rpy2 for older R: "
+            "R 4.5 on, hence 'undefined symbol: R_getVar'. Install the last rpy2 for older R: "
             "`pip install 'rpy2==3.5.17'` (make setup picks it automatically)."
         )
-    if "R_HOME" in text or "libR.so" in text or "R home" in text:
-        return f"R is not installed or not found ({text}). Install it with: {R_INSTALL_COMMAND}"
-    return f"embedded R could not start ({text})."
+    if "R_HOME" in error_text or "libR.so" in error_text or "R home" in error_text:
+        return f"R is not installed or not found ({error_text}). Install it with: {R_INSTALL_COMMAND}"
+    return f"embedded R could not start ({error_text})."
 
 
 def start() -> None:
@@ -129,7 +131,7 @@ def start() -> None:
             import rpy2.rinterface as ri
             import rpy2.robjects as ro
         except Exception as exc:  # ImportError, OSError, RRuntimeError from R's start-up
-            _STATE["error"] = explain_start_failure(exc)
+            _STATE["error"] = explain_start_failure(f"{type(exc).__name__}: {exc}")
             raise RUnavailableError(_STATE["error"]) from exc
         _STATE["ri"], _STATE["ro"] = ri, ro
         _STATE["helpers"] = {name: ro.r(code) for name, code in _HELPERS.items()}

@@ -1,0 +1,163 @@
+"""`pysurvbridge doctor`: what is installed, what is missing, and the command that fixes it.
+
+Every probe that could crash the interpreter (starting embedded R through rpy2) runs in a
+subprocess, so the report always completes.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+from pysurvbridge.rbridge import R_INSTALL_COMMAND, explain_start_failure
+
+R_PACKAGES = {
+    "survival": ("required", "apt-get install -y --no-install-recommends r-cran-survival"),
+    "pec": ("Brier score cross-check", "apt-get install -y --no-install-recommends r-cran-pec"),
+    "ipred": ("Brier score cross-check", "apt-get install -y --no-install-recommends r-cran-ipred"),
+    "riskRegression": ("Brier score cross-check",
+                       "apt-get install -y --no-install-recommends r-cran-riskregression"),
+    "reda": ("Weibull recurrent-event simulation engine (optional; native simulator otherwise)",
+             "Rscript -e 'install.packages(\"reda\")'  (from CRAN; not packaged by Debian)"),
+}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required_for_r: bool = False
+
+
+def _run(cmd: list[str], timeout: float = 60) -> tuple[int, str]:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, str(exc)
+    return out.returncode, (out.stdout + out.stderr).strip()
+
+
+def r_version_from_rscript() -> str | None:
+    """'4.2.2' from `Rscript --version`, or None when Rscript is absent."""
+    if shutil.which("Rscript") is None:
+        return None
+    _, text = _run(["Rscript", "--version"])
+    match = re.search(r"version (\d+\.\d+\.\d+)", text)
+    return match.group(1) if match else None
+
+
+def rpy2_spec_for(r_version: str | None) -> str:
+    """The rpy2 requirement that works with this R: >= 3.6 needs R >= 4.5."""
+    if r_version is None:
+        return "rpy2==3.5.17"
+    major, minor = (int(x) for x in r_version.split(".")[:2])
+    return "rpy2>=3.6" if (major, minor) >= (4, 5) else "rpy2==3.5.17"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
+def check_torch() -> Check:
+    try:
+        import torch
+    except ImportError as exc:
+        return Check("torch", False, f"not importable ({exc})", "pip install torch==2.13.0")
+    if torch.cuda.is_available():
+        device = f"CUDA device: {torch.cuda.get_device_name(0)}"
+    else:
+        device = "CUDA: none (models run on CPU)"
+    return Check("torch", True, f"{torch.__version__}; {device}")
+
+
+def check_r_stack() -> list[Check]:
+    """R itself, rpy2, whether rpy2 can start this R, and the R packages."""
+    checks: list[Check] = []
+    r_version = r_version_from_rscript()
+    if r_version is None:
+        checks.append(Check("R", False, "Rscript not found on PATH", R_INSTALL_COMMAND, True))
+    else:
+        checks.append(Check("R", True, r_version))
+    spec = rpy2_spec_for(r_version)
+    try:
+        rpy2_version = metadata.version("rpy2")
+    except metadata.PackageNotFoundError:
+        checks.append(Check("rpy2", False, "not installed", f"pip install '{spec}'", True))
+        rpy2_version = None
+    else:
+        mismatch = (r_version is not None and _version_tuple(rpy2_version) >= (3, 6)
+                    and _version_tuple(r_version) < (4, 5))
+        detail = rpy2_version
+        if mismatch:
+            detail += f" (needs R >= 4.5, but R is {r_version})"
+        checks.append(Check("rpy2", not mismatch, detail,
+                            f"pip install '{spec}'" if mismatch else "", True))
+    if r_version is not None and rpy2_version is not None:
+        code, text = _run([sys.executable, "-c", "import rpy2.robjects"])
+        if code == 0:
+            checks.append(Check("rpy2 starts R", True, "embedded R starts"))
+        else:
+            last = text.strip().splitlines()[-1] if text.strip() else f"exit code {code}"
+            checks.append(Check("rpy2 starts R", False, explain_start_failure(last, r_version),
+                                f"pip install '{spec}'", True))
+    if r_version is not None:
+        checks.extend(check_r_packages())
+    return checks
+
+
+def check_r_packages() -> list[Check]:
+    names = list(R_PACKAGES)
+    script = (
+        "for (p in commandArgs(TRUE)) cat(p, if (requireNamespace(p, quietly = TRUE)) "
+        "as.character(utils::packageVersion(p)) else 'MISSING', '\\n')"
+    )
+    code, text = _run(["Rscript", "-e", script, *names])
+    found = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
+    out = []
+    for name in names:
+        role, fix = R_PACKAGES[name]
+        version = found.get(name, "MISSING")
+        ok = version != "MISSING"
+        out.append(Check(f"R package {name}", ok, f"{version if ok else 'missing'} ({role})",
+                         "" if ok else fix, name == "survival"))
+    return out
+
+
+def run_checks() -> list[Check]:
+    checks = [Check("Python", True, sys.version.split()[0])]
+    try:
+        checks.append(Check("pysurvbridge", True, metadata.version("pysurvbridge")))
+    except metadata.PackageNotFoundError:
+        checks.append(Check("pysurvbridge", True, "source tree (not installed)"))
+    checks.append(check_torch())
+    checks.extend(check_r_stack())
+    return checks
+
+
+def report(checks: list[Check]) -> tuple[str, int]:
+    """The printed report and the exit code (1 when the R engine is unusable)."""
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for c in checks:
+        label = "ok  " if c.ok else ("FAIL" if c.required_for_r else "miss")
+        lines.append(f"{label}  {c.name:<{width}}  {c.detail}")
+        if c.fix:
+            lines.append(f"{'':6}{'':<{width}}  fix: {c.fix}")
+    r_ok = all(c.ok for c in checks if c.required_for_r)
+    if r_ok:
+        lines.append("R engine: usable (classical models can run through R's survival)")
+    else:
+        lines.append("R engine: UNUSABLE - classical models fall back to the native engine; "
+                     "apply the fixes above, or run `make setup`")
+    return "\n".join(lines), 0 if r_ok else 1
+
+
+def main() -> int:
+    text, code = report(run_checks())
+    print(text)
+    return code
