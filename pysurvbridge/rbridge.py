@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Any, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,10 +70,6 @@ _HELPERS = {
         else getExportedValue(pkg, name)
     }""",
     "frame": """function(cols, nrow) {
-        for (i in seq_along(cols)) {
-            x <- cols[[i]]
-            if (is.double(x) && !inherits(x, "Date")) { x[is.nan(x)] <- NA_real_; cols[[i]] <- x }
-        }
         attr(cols, "row.names") <- .set_row_names(as.integer(nrow))
         class(cols) <- "data.frame"
         cols
@@ -120,6 +117,18 @@ def explain_start_failure(error_text: str, r_version_text: str | None = None) ->
     return f"embedded R could not start ({error_text})."
 
 
+@contextmanager
+def _session() -> Iterator[Any]:
+    """Hold the lock, start R if needed, and use rpy2's default converter locally.
+
+    The converter lives in a context variable, so it is set here for whichever thread calls.
+    """
+    with _LOCK:
+        start()
+        with _STATE["ro"].default_converter.context():
+            yield _STATE["ri"]
+
+
 def start() -> None:
     """Start embedded R if it is not running; raise RUnavailableError saying how to fix it."""
     with _LOCK:
@@ -155,9 +164,7 @@ def call(function: str, *args: Any, package: str | None = None, **kwargs: Any) -
     re-issued as :class:`RWarning`.
     """
     where = f"{package}::{function}" if package else function
-    with _LOCK:
-        start()
-        ri = _STATE["ri"]
+    with _session() as ri:
         pkg = ri.StrSexpVector([package]) if package else ri.StrSexpVector([ri.NA_Character])
         try:
             fun = _STATE["helpers"]["fun"](ri.StrSexpVector([function]), pkg)
@@ -168,7 +175,7 @@ def call(function: str, *args: Any, package: str | None = None, **kwargs: Any) -
 
 def _invoke(fun: Any, args: list[Any], kwargs: Mapping[str, Any], where: str) -> Any:
     """Run an R function under the lock, re-issue its warnings, raise its error."""
-    with _LOCK:
+    with _session():
         result = _STATE["helpers"]["call"](fun, _named_list(args, kwargs))
         out = dict(zip(result.names, list(result)))
         r_warnings = [str(w) for w in out["warnings"]]
@@ -202,9 +209,7 @@ def formula(
     ``response`` and the special functions (``strata``, ``cluster``) are chosen by our code;
     every variable name becomes an R symbol, so any string is safe as a column name.
     """
-    with _LOCK:
-        start()
-        ri = _STATE["ri"]
+    with _session() as ri:
         return _STATE["helpers"]["formula"](
             ri.StrSexpVector([response]),
             ri.StrSexpVector(list(response_vars)),
@@ -220,9 +225,7 @@ def formula(
 def to_r(obj: Any) -> Any:
     """Convert a Python object to R: DataFrame -> data.frame, Series/array -> vector,
     dict -> named list, scalars -> length-1 vectors, None -> NULL; rpy2 objects pass through."""
-    with _LOCK:
-        start()
-        ri = _STATE["ri"]
+    with _session() as ri:
         if isinstance(obj, ri.Sexp):
             return obj
         if obj is None:
@@ -260,6 +263,15 @@ def _matrix_to_r(arr: np.ndarray) -> Any:
     return vec
 
 
+def _float_vector(values: np.ndarray) -> Any:
+    """A double vector with R's NA (not NaN) where ``values`` is NaN."""
+    ri = _STATE["ri"]
+    vec = ri.FloatSexpVector(values)
+    for i in np.flatnonzero(np.isnan(values)):
+        vec[int(i)] = ri.NA_Real
+    return vec
+
+
 def _series_to_r(s: pd.Series) -> Any:
     ri = _STATE["ri"]
     dtype = s.dtype
@@ -279,12 +291,12 @@ def _series_to_r(s: pd.Series) -> Any:
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         if np.all(np.abs(values[~na]) < 2**31 - 1):
             return ri.IntSexpVector([_NA_INT if m else int(v) for v, m in zip(values, na)])
-        return ri.FloatSexpVector(values)  # beyond R's 32-bit integers: exact as double
+        return _float_vector(values)  # beyond R's 32-bit integers: exact as double
     if pd.api.types.is_float_dtype(dtype):
-        return ri.FloatSexpVector(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        return _float_vector(s.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         days = (s - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
-        vec = ri.FloatSexpVector(days)
+        vec = _float_vector(days)
         vec.do_slot_assign("class", ri.StrSexpVector(["Date"]))
         return vec
     values = [ri.NA_Character if m else str(v) for v, m in zip(s.to_numpy(object), na)]
@@ -298,8 +310,7 @@ def to_pandas(r_frame: Any) -> pd.DataFrame:
     """Convert an R data.frame to pandas: integer -> int64 (Int64 when NA), double ->
     float64 (NA -> NaN), factor -> Categorical with R's levels, logical -> bool, character ->
     object (NA -> None), Date -> datetime64[ns]. Row names are dropped."""
-    with _LOCK:
-        start()
+    with _session():
         names = [str(n) for n in r_frame.names]
         data = {name: to_numpy(col) for name, col in zip(names, list(r_frame))}
     return pd.DataFrame(data, columns=names)
@@ -307,9 +318,7 @@ def to_pandas(r_frame: Any) -> pd.DataFrame:
 
 def to_numpy(vec: Any) -> Any:
     """Convert an R atomic vector to a numpy array, Categorical or pandas extension array."""
-    with _LOCK:
-        start()
-        ri = _STATE["ri"]
+    with _session() as ri:
         rclass = list(vec.rclass) if vec.rclass is not None else []
         typeof = vec.typeof
         if "factor" in rclass:
@@ -367,7 +376,6 @@ def package_version(name: str) -> str | None:
 
 def load_r_dataset(name: str, package: str) -> pd.DataFrame:
     """A data set shipped with an R package (``utils::data``) as a pandas DataFrame."""
-    with _LOCK:
-        start()
+    with _session():
         frame = _invoke(_STATE["helpers"]["dataset"], [name, package], {}, f"{package}::{name}")
         return to_pandas(frame)
