@@ -1,0 +1,62 @@
+"""`pysurvbridge doctor`: mismatch detection, install hints and the exit code."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pysurvbridge import doctor
+from pysurvbridge.rbridge import explain_start_failure
+
+
+@pytest.mark.parametrize("r_version,spec", [("4.2.2", "rpy2==3.5.17"), ("4.4.1", "rpy2==3.5.17"),
+                                            ("4.5.0", "rpy2>=3.6"), ("5.0.1", "rpy2>=3.6")])
+def test_rpy2_spec_follows_r_version(r_version, spec):
+    assert doctor.rpy2_spec_for(r_version) == spec
+
+
+def test_explain_start_failure_names_the_mismatch():
+    text = ("ImportError: /venv/lib/python3.11/site-packages/rpy2/_rinterface_cffi_api.abi3.so: "
+            "undefined symbol: R_getVar")
+    message = explain_start_failure(text, "4.2.2")
+    assert "R >= 4.5" in message and "4.2.2" in message and "rpy2==3.5.17" in message
+    assert "pip install" in explain_start_failure("ModuleNotFoundError: No module named 'rpy2'")
+    assert re.search(r"apt-get install", explain_start_failure("RuntimeError: R_HOME not defined"))
+
+
+def test_rpy2_36_on_old_r_is_reported_in_plain_words(monkeypatch):
+    monkeypatch.setattr(doctor, "r_version_from_rscript", lambda: "4.2.2")
+    monkeypatch.setattr(doctor.metadata, "version", lambda name: "3.6.9")
+    # what importing rpy2 3.6 under R 4.2 prints on its last line
+    monkeypatch.setattr(doctor, "_run", lambda cmd, timeout=60: (
+        1, "ImportError: .../_rinterface_cffi_api.abi3.so: undefined symbol: R_getVar")
+        if cmd[0] == sys.executable else (0, "survival 3.5.3\npec MISSING\n"))
+    checks = {c.name: c for c in doctor.check_r_stack()}
+    assert not checks["rpy2"].ok and "needs R >= 4.5, but R is 4.2.2" in checks["rpy2"].detail
+    assert checks["rpy2"].fix == "pip install 'rpy2==3.5.17'"
+    assert "R_getVar" in checks["rpy2 starts R"].detail
+    assert checks["R package pec"].fix.endswith("r-cran-pec")
+    text, code = doctor.report(list(checks.values()))
+    assert code == 1 and "UNUSABLE" in text
+
+
+def test_missing_r_gives_the_apt_command(monkeypatch):
+    monkeypatch.setattr(doctor, "r_version_from_rscript", lambda: None)
+    checks = {c.name: c for c in doctor.check_r_stack()}
+    assert not checks["R"].ok and checks["R"].fix.startswith("apt-get install")
+    _, code = doctor.report(list(checks.values()))
+    assert code == 1
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
+def test_doctor_command_on_this_machine():
+    out = subprocess.run([sys.executable, "-m", "pysurvbridge.cli", "doctor"],
+                         capture_output=True, text=True, timeout=120)
+    assert "torch" in out.stdout and "R package survival" in out.stdout
+    usable = "R engine: usable" in out.stdout
+    assert out.returncode == (0 if usable else 1)
+    if "R package reda" in out.stdout and "miss" in out.stdout:
+        assert "install.packages(\"reda\")" in out.stdout
