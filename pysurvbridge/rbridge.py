@@ -99,7 +99,7 @@ def explain_start_failure(error_text: str, r_version_text: str | None = None) ->
 
     ``error_text`` is the exception text ('ImportError: ...') seen when importing rpy2.
     """
-    if "No module named 'rpy2" in error_text:
+    if "No module named 'rpy2" in error_text or "import of rpy2 halted" in error_text:
         return (
             "rpy2 is not installed, so the R engine is unavailable. Install it with "
             "`pip install 'rpy2==3.5.17'` for R < 4.5 or `pip install 'rpy2>=3.6'` for R >= 4.5 "

@@ -19,3 +19,23 @@ def test_error_tree_subclasses_builtins():
     assert issubclass(errors.InvalidSurvivalDataError, errors.SurvBridgeError)
     assert issubclass(errors.RUnavailableError, ImportError)
     assert issubclass(errors.RWarning, errors.SurvBridgeWarning)
+
+
+def test_everything_python_side_works_without_rpy2():
+    """With rpy2 unimportable: loaders fall back to the CSV copies; asking for R says how to fix."""
+    code = (
+        "import sys; sys.modules['rpy2'] = None\n"
+        "from pysurvbridge import rbridge\n"
+        "from pysurvbridge.data import load_bladder1, bladder1_recurrent\n"
+        "from pysurvbridge.errors import RUnavailableError\n"
+        "assert not rbridge.is_available()\n"
+        "assert load_bladder1().shape == (294, 11)\n"
+        "assert bladder1_recurrent().n_events == 189\n"
+        "try:\n"
+        "    load_bladder1(source='r')\n"
+        "except RUnavailableError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'rpy2==3.5.17'" in out.stdout

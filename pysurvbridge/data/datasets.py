@@ -81,6 +81,8 @@ def _load(name: str, source: Source) -> pd.DataFrame:
 
     if source == "auto" and not (rbridge.is_available() and rbridge.has_r_package("survival")):
         return _from_csv(name)
+    if source == "r":
+        rbridge.start()  # raises with the reason (R, rpy2 or their versions) and the fix
     if source == "r" and not rbridge.has_r_package("survival"):
         raise RUnavailableError(
             "R's survival package is not usable; install it with "
