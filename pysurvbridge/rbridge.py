@@ -74,14 +74,14 @@ _HELPERS = {
         class(cols) <- "data.frame"
         cols
     }""",
-    "formula": """function(lhs_fun, lhs_vars, rhs_vars, special_funs, special_vars) {
+    "formula": """function(lhs_fun, lhs_vars, rhs_vars, special_funs, special_vars, ns) {
         lhs <- as.call(c(as.name(lhs_fun), lapply(lhs_vars, as.name)))
         terms <- lapply(rhs_vars, as.name)
         for (i in seq_along(special_funs))
             terms <- c(terms, list(call(special_funs[[i]], as.name(special_vars[[i]]))))
         rhs <- if (length(terms)) Reduce(function(a, b) call("+", a, b), terms) else 1
         f <- eval(call("~", lhs, rhs))
-        environment(f) <- globalenv()
+        environment(f) <- if (is.na(ns)) globalenv() else asNamespace(ns)
         f
     }""",
     "dataset": """function(name, pkg) {
@@ -203,11 +203,14 @@ def formula(
     response_vars: Sequence[str],
     terms: Sequence[str] = (),
     specials: Sequence[tuple[str, str]] = (),
+    namespace: str | None = None,
 ) -> Any:
     """Build an R formula from names, e.g. ``Surv(start, stop, event) ~ x + strata(enum)``.
 
     ``response`` and the special functions (``strata``, ``cluster``) are chosen by our code;
     every variable name becomes an R symbol, so any string is safe as a column name.
+    ``namespace`` (e.g. "survival") is the formula's environment, so ``Surv`` and ``strata``
+    resolve without attaching the package; variables still come from the data first.
     """
     with _session() as ri:
         return _STATE["helpers"]["formula"](
@@ -216,6 +219,7 @@ def formula(
             ri.StrSexpVector(list(terms)),
             ri.StrSexpVector([f for f, _ in specials]),
             ri.StrSexpVector([v for _, v in specials]),
+            ri.StrSexpVector([namespace if namespace else ri.NA_Character]),
         )
 
 
