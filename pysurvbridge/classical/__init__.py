@@ -1,0 +1,1 @@
+"""Classical recurrent-event models: R engine and native engine."""
