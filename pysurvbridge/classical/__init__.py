@@ -1,1 +1,7 @@
-"""Classical recurrent-event models: R engine and native engine."""
+"""Classical Cox-type models for recurrent events, with an R engine and a native engine."""
+from pysurvbridge.classical.mcf import MeanCumulativeFunction, mean_cumulative_function
+from pysurvbridge.classical.recurrent import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
+from pysurvbridge.classical.results import ClassicalFit
+
+__all__ = ["fit_cox", "fit_andersen_gill", "fit_wlw", "fit_pwp", "ClassicalFit",
+           "mean_cumulative_function", "MeanCumulativeFunction"]

@@ -1,0 +1,72 @@
+"""The R engine: ``survival::coxph`` through the bridge, with robust (cluster) variance."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from pysurvbridge import rbridge
+from pysurvbridge.classical.design import CoxProblem
+from pysurvbridge.errors import ConvergenceWarning, RUnavailableError, RWarning
+
+
+@dataclass(frozen=True)
+class RResult:
+    beta: np.ndarray
+    var: np.ndarray
+    robust_var: np.ndarray
+    loglik: float
+    loglik_null: float
+    iterations: int
+    concordance: float
+    r_call: str
+
+
+def r_formula(problem: CoxProblem):
+    """``Surv(...) ~ covariates [+ strata(enum)] + cluster(id)``, built from symbols."""
+    lhs = ["start", "stop", "event"] if problem.start is not None else ["stop", "event"]
+    specials = ([("strata", "enum")] if problem.strata is not None else []) + [("cluster", "id")]
+    return rbridge.formula("Surv", lhs, list(problem.covariates), specials=specials,
+                           namespace="survival")
+
+
+def require_r() -> None:
+    rbridge.start()
+    if not rbridge.has_r_package("survival"):
+        raise RUnavailableError(
+            f"R's survival package is not installed; install it with {rbridge.R_INSTALL_COMMAND}"
+        )
+
+
+def fit_r(problem: CoxProblem, ties: str) -> RResult:
+    """Fit ``problem`` with coxph; R's convergence warnings become ConvergenceWarning."""
+    require_r()
+    formula = r_formula(problem)
+    data = rbridge.to_r(problem.frame)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RWarning)
+        fit = rbridge.call("coxph", formula, data=data, ties=ties, package="survival")
+    for w in caught:
+        text = str(w.message)
+        category = ConvergenceWarning if ("converge" in text or "infinite" in text) else w.category
+        warnings.warn(text, category, stacklevel=3)
+    p = len(problem.covariates)
+
+    def matrix(name: str) -> np.ndarray:
+        return np.asarray(rbridge.to_numpy(rbridge.call("as.vector", fit.rx2(name), package="base"))).reshape(p, p)
+
+    deparsed = "".join(str(x) for x in rbridge.call("deparse", formula, package="base"))
+    conc = rbridge.to_numpy(fit.rx2("concordance"))
+    names = [str(x) for x in fit.rx2("concordance").names]
+    loglik = rbridge.to_numpy(fit.rx2("loglik"))
+    return RResult(
+        beta=np.asarray(rbridge.to_numpy(fit.rx2("coefficients")), dtype=float),
+        var=matrix("naive.var"),
+        robust_var=matrix("var"),
+        loglik=float(loglik[-1]),
+        loglik_null=float(loglik[0]),
+        iterations=int(rbridge.to_numpy(fit.rx2("iter"))[0]),
+        concordance=float(conc[names.index("concordance")]),
+        r_call=f'coxph({deparsed}, data = {problem.model}_layout, ties = "{ties}")',
+    )
