@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 
@@ -77,8 +78,11 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     info = torch.autograd.functional.hessian(loss, beta).numpy()
     var = np.linalg.inv(info)
     beta_np = beta.numpy()
-    resid = score_residuals(problem.X, beta_np, problem.stop, problem.event, problem.start,
-                            problem.strata, ties)
+    # a diverged fit (already warned about) under- and overflows here: NaN SEs, no more noise
+    quiet = np.errstate(all="ignore") if not converged else contextlib.nullcontext()
+    with quiet:
+        resid = score_residuals(problem.X, beta_np, problem.stop, problem.event, problem.start,
+                                problem.strata, ties)
     by_cluster = pd.DataFrame(resid).groupby(pd.factorize(problem.cluster)[0]).sum().to_numpy()
     robust = var @ (by_cluster.T @ by_cluster) @ var
     return NativeResult(beta_np, var, robust, -current, -null, iterations, converged)
@@ -178,6 +182,8 @@ def breslow_baseline(eta: np.ndarray, stop: np.ndarray, event: np.ndarray,
     first = np.zeros(len(group_keys), dtype=np.int64)
     first[grp[::-1]] = ev[::-1]
     stratum = None if strata is None else np.asarray(strata)[first]
-    table = pd.DataFrame({"stratum": stratum, "time": np.asarray(stop)[first], "hazard": d / s0})
+    with np.errstate(divide="ignore"):  # s0 underflows only for diverged (infinite) fits
+        hazard = d / s0
+    table = pd.DataFrame({"stratum": stratum, "time": np.asarray(stop)[first], "hazard": hazard})
     table["cumhaz"] = table.groupby("stratum", dropna=False)["hazard"].cumsum()
     return table

@@ -68,5 +68,5 @@ def fit_r(problem: CoxProblem, ties: str) -> RResult:
         loglik_null=float(loglik[0]),
         iterations=int(rbridge.to_numpy(fit.rx2("iter"))[0]),
         concordance=float(conc[names.index("concordance")]),
-        r_call=f'coxph({deparsed}, data = {problem.model}_layout, ties = "{ties}")',
+        r_call=f'coxph({deparsed}, data = {problem.model.replace("-", "_")}, ties = "{ties}")',
     )

@@ -64,7 +64,7 @@ def _r_call_text(problem: CoxProblem, ties: str) -> str:
     if problem.strata is not None:
         terms.append("strata(enum)")
     terms.append("cluster(id)")
-    return f'coxph(Surv({lhs}) ~ {" + ".join(terms)}, data = {problem.model}_layout, ties = "{ties}")'
+    return f'coxph(Surv({lhs}) ~ {" + ".join(terms)}, data = {problem.model.replace("-", "_")}, ties = "{ties}")'
 
 
 def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, loglik,

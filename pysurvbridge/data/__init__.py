@@ -8,6 +8,7 @@ from pysurvbridge.data.datasets import (
     load_cgd,
     load_digits_survival,
     load_rotterdam,
+    prepared,
 )
 from pysurvbridge.data.events import MultiEventData, SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
@@ -15,5 +16,5 @@ from pysurvbridge.data.recurrent import RecurrentData
 __all__ = [
     "SurvivalData", "RecurrentData", "MultiEventData",
     "load_bladder", "load_bladder1", "load_bladder2", "load_cgd", "load_rotterdam",
-    "load_digits_survival", "bladder1_recurrent", "DigitsSurvival",
+    "load_digits_survival", "bladder1_recurrent", "prepared", "DigitsSurvival",
 ]
