@@ -1,7 +1,8 @@
 """The native engine: Newton-Raphson on ``losses.cox_nll`` and R's robust sandwich variance.
 
-- Coefficients: Newton-Raphson with the exact Hessian (autograd of the exact partial
-  likelihood, float64) and step halving when the likelihood does not improve, as coxph does.
+- Coefficients: Newton-Raphson on ``cox_nll`` (float64) with its exact gradient and Hessian in
+  closed form (O(n p^2); a test checks them against autograd of ``cox_nll``), and step halving
+  when the likelihood does not improve, as coxph does.
 - Naive variance: the inverse information at the estimate.
 - Robust variance: score residuals (Efron or Breslow, counting process, strata) summed within
   each cluster, V (sum_c u_c u_c') V: the dfbeta sandwich of ``coxph(... + cluster(id))``.
@@ -50,17 +51,22 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     null = current
     converged = False
     iterations = 0
+    change = float("nan")
+    reason = f"relative change in log-likelihood still above {eps:g}"
     for iterations in range(1, max_iter + 1):
-        b = beta.clone().requires_grad_(True)
-        grad = torch.autograd.grad(loss(b), b)[0]
-        hess = torch.autograd.functional.hessian(loss, beta)
-        step = torch.linalg.solve(hess, grad)
-        candidate = beta - step
+        with np.errstate(all="ignore"):  # checked just below
+            score, info = score_and_information(problem.X, beta.numpy(), problem.stop,
+                                                problem.event, problem.start, problem.strata, ties)
+        if not (np.isfinite(score).all() and np.isfinite(info).all()):
+            reason = "risk scores over- or underflow: a coefficient is running off to infinity"
+            break
+        step = torch.as_tensor(np.linalg.solve(info, score))
+        candidate = beta + step
         new = loss(candidate).item()
         halvings = 0
         while not new <= current and halvings < 30:  # also catches nan
             step = step / 2
-            candidate = beta - step
+            candidate = beta + step
             new = loss(candidate).item()
             halvings += 1
         beta = candidate
@@ -71,16 +77,20 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
             break
     if not converged:
         warnings.warn(
-            f"Newton-Raphson did not converge in {iterations} iterations (relative change in "
-            f"log-likelihood {change:.2e}); coefficients may be infinite (monotone likelihood)",
+            f"Newton-Raphson did not converge: stopped after {iterations} iterations ({reason}; "
+            f"last relative change {change:.2e}); coefficients may be infinite (monotone "
+            "likelihood)",
             ConvergenceWarning, stacklevel=3,
         )
-    info = torch.autograd.functional.hessian(loss, beta).numpy()
-    var = np.linalg.inv(info)
     beta_np = beta.numpy()
-    # a diverged fit (already warned about) under- and overflows here: NaN SEs, no more noise
-    quiet = np.errstate(all="ignore") if not converged else contextlib.nullcontext()
-    with quiet:
+    def quiet():  # a diverged fit (already warned about) over/underflows: NaN SEs, no noise
+        return np.errstate(all="ignore") if not converged else contextlib.nullcontext()
+
+    with quiet():
+        _, info = score_and_information(problem.X, beta_np, problem.stop, problem.event,
+                                        problem.start, problem.strata, ties)
+    var = np.linalg.inv(info)
+    with quiet():
         resid = score_residuals(problem.X, beta_np, problem.stop, problem.event, problem.start,
                                 problem.strata, ties)
     by_cluster = pd.DataFrame(resid).groupby(pd.factorize(problem.cluster)[0]).sum().to_numpy()
@@ -113,17 +123,17 @@ def _risk_set_sums(values: np.ndarray, stop_key: np.ndarray, start_key: np.ndarr
     return tail_sums(stop_key) - tail_sums(start_key)
 
 
-def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
-                    start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                    ties: str = "efron") -> np.ndarray:
-    """(n, p) score residuals, as R's ``residuals(coxph_fit, type = "score")``.
+def _efron_sums(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
+                start: np.ndarray | None, strata: np.ndarray | None, ties: str) -> dict:
+    """Risk-set sums shared by the score, the information and the score residuals.
 
-    Row i: delta_i (x_i - mean of the Efron xbar_k of its event time) minus
-    r_i * sum over event times t in (start_i, stop_i] of sum_k c_ik (x_i - xbar_k) / den_k,
-    with c_ik = 1 - k/d for the d tied events at t (Efron) and 1 otherwise. They sum to the score.
+    One Efron "slot" per event row: the k-th of d tied events at t has denominator
+    den = S0(t) - (k/d) S0_tied(t) and mean xbar = (S1(t) - (k/d) S1_tied(t)) / den
+    (k = 0 for every slot under Breslow). ``a`` (n,) is, for each row, the sum over the slots
+    it is at risk for of c/den, with c = 1 - k/d for its own tied slots and 1 otherwise.
     """
     eta = X @ beta
-    r = np.exp(eta - eta.max())
+    r = np.exp(eta - eta.max())  # the shift cancels in every ratio below
     stop_key, start_key, width = _keys(stop, start, strata)
     ev = np.flatnonzero(event == 1)
     group_keys, grp = np.unique(stop_key[ev], return_inverse=True)
@@ -140,8 +150,7 @@ def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np
     s0t = np.bincount(grp, weights=r[ev], minlength=G)
     s1t = np.zeros((G, X.shape[1]))
     np.add.at(s1t, grp, rx[ev])
-
-    den = s0[grp] - frac * s0t[grp]  # one Efron slot per event row
+    den = s0[grp] - frac * s0t[grp]
     xbar = (s1[grp] - frac[:, None] * s1t[grp]) / den[:, None]
 
     def per_group(v: np.ndarray) -> np.ndarray:
@@ -151,17 +160,45 @@ def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np
 
     A, B = per_group(1.0 / den), per_group(xbar / den[:, None])
     A2, B2 = per_group(frac / den), per_group(frac[:, None] * xbar / den[:, None])
-    E = per_group(xbar) / d[:, None]
-
     cA = np.concatenate([[0.0], np.cumsum(A)])
     cB = np.vstack([np.zeros((1, X.shape[1])), np.cumsum(B, axis=0)])
     hi = np.searchsorted(group_keys, stop_key, side="right")
     lo = np.searchsorted(group_keys, start_key, side="right")
-    sum_a = cA[hi] - cA[lo]
-    sum_b = cB[hi] - cB[lo]
-    resid = -r[:, None] * (X * sum_a[:, None] - sum_b)
-    g = grp
-    resid[ev] += (X[ev] - E[g]) + r[ev, None] * (X[ev] * A2[g][:, None] - B2[g])
+    a = cA[hi] - cA[lo]
+    b = cB[hi] - cB[lo]
+    a[ev] -= A2[grp]
+    b[ev] -= B2[grp]
+    return {"r": r, "ev": ev, "grp": grp, "d": d, "xbar": xbar, "a": a, "b": b,
+            "E": per_group(xbar) / d[:, None]}
+
+
+def score_and_information(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
+                          start: np.ndarray | None = None, strata: np.ndarray | None = None,
+                          ties: str = "efron") -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of the log partial likelihood (p,) and the information matrix (p, p).
+
+    score = sum over events of x_i - sum over slots of xbar_k;
+    information = sum_slots (S2_k / den_k - xbar_k xbar_k') = X' diag(r a) X - sum_slots
+    xbar_k xbar_k', exact for Efron and Breslow (equals the autograd Hessian of cox_nll).
+    """
+    s = _efron_sums(X, beta, stop, event, start, strata, ties)
+    score = X[s["ev"]].sum(axis=0) - s["xbar"].sum(axis=0)
+    info = (X * (s["r"] * s["a"])[:, None]).T @ X - s["xbar"].T @ s["xbar"]
+    return score, info
+
+
+def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
+                    start: np.ndarray | None = None, strata: np.ndarray | None = None,
+                    ties: str = "efron") -> np.ndarray:
+    """(n, p) score residuals, as R's ``residuals(coxph_fit, type = "score")``.
+
+    Row i: delta_i (x_i - mean of the Efron xbar_k of its event time) minus
+    r_i * sum over the slots it is at risk for of c_ik (x_i - xbar_k) / den_k (see
+    ``_efron_sums``). They sum to the score.
+    """
+    s = _efron_sums(X, beta, stop, event, start, strata, ties)
+    resid = -s["r"][:, None] * (X * s["a"][:, None] - s["b"])
+    resid[s["ev"]] += X[s["ev"]] - s["E"][s["grp"]]
     return resid
 
 
