@@ -40,6 +40,7 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     stop, event, start = t(problem.stop), t(problem.event), t(problem.start)
     strata = None if problem.strata is None else torch.as_tensor(pd.factorize(problem.strata)[0])
     rs = cox_risk_sets(stop, event, start, strata)
+    index = RiskSetIndex(problem.stop, problem.event, problem.start, problem.strata, ties)
 
     def loss(beta: torch.Tensor) -> torch.Tensor:
         return cox_nll(X @ beta, stop, event, start=start, strata=strata, ties=ties,
@@ -56,7 +57,7 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     for iterations in range(1, max_iter + 1):
         with np.errstate(all="ignore"):  # checked just below
             score, info = score_and_information(problem.X, beta.numpy(), problem.stop,
-                                                problem.event, problem.start, problem.strata, ties)
+                                                problem.event, index=index)
         if not (np.isfinite(score).all() and np.isfinite(info).all()):
             reason = "risk scores over- or underflow: a coefficient is running off to infinity"
             break
@@ -88,11 +89,10 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
 
     with quiet():
         _, info = score_and_information(problem.X, beta_np, problem.stop, problem.event,
-                                        problem.start, problem.strata, ties)
+                                        index=index)
     var = np.linalg.inv(info)
     with quiet():
-        resid = score_residuals(problem.X, beta_np, problem.stop, problem.event, problem.start,
-                                problem.strata, ties)
+        resid = score_residuals(problem.X, beta_np, problem.stop, problem.event, index=index)
     by_cluster = pd.DataFrame(resid).groupby(pd.factorize(problem.cluster)[0]).sum().to_numpy()
     robust = var @ (by_cluster.T @ by_cluster) @ var
     return NativeResult(beta_np, var, robust, -current, -null, iterations, converged)
@@ -108,97 +108,114 @@ def _keys(stop: np.ndarray, start: np.ndarray | None, strata: np.ndarray | None)
     return s * width + inv[n:], s * width + inv[:n], width
 
 
-def _risk_set_sums(values: np.ndarray, stop_key: np.ndarray, start_key: np.ndarray,
-                   group_keys: np.ndarray, width: int) -> np.ndarray:
-    """For each event group, the sum of ``values`` (n, ...) over rows at risk in its stratum."""
-    end = (group_keys // width + 1) * width
+class RiskSetIndex:
+    """Everything about the risk sets that depends on the times only (built once per fit).
 
-    def tail_sums(key: np.ndarray) -> np.ndarray:
-        order = np.argsort(key, kind="stable")
-        v = values[order]
-        tail = np.concatenate([np.cumsum(v[::-1], axis=0)[::-1], np.zeros((1,) + v.shape[1:])])
-        ks = key[order]
-        return tail[np.searchsorted(ks, group_keys)] - tail[np.searchsorted(ks, end)]
+    For each event group (a distinct stratum and event time): the slices of rows sorted by
+    stop key and by start key that are at risk; for each event row its group and Efron rank;
+    for each row the range of groups it is at risk for.
+    """
 
-    return tail_sums(stop_key) - tail_sums(start_key)
+    def __init__(self, stop: np.ndarray, event: np.ndarray, start: np.ndarray | None = None,
+                 strata: np.ndarray | None = None, ties: str = "efron") -> None:
+        stop_key, start_key, width = _keys(stop, start, strata)
+        self.n = len(stop)
+        self.ev = np.flatnonzero(event == 1)
+        self.group_keys, self.grp = np.unique(stop_key[self.ev], return_inverse=True)
+        G = len(self.group_keys)
+        self.d = np.bincount(self.grp, minlength=G)
+        order = np.argsort(self.grp, kind="stable")
+        rank = np.empty(len(self.ev), dtype=np.int64)
+        rank[order] = np.arange(len(self.ev)) - (np.cumsum(self.d) - self.d)[self.grp[order]]
+        self.frac = rank / self.d[self.grp] if ties == "efron" else np.zeros(len(self.ev))
+        end = (self.group_keys // width + 1) * width
+        self.slices = []
+        for key in (stop_key, start_key) if start is not None else (stop_key,):
+            sort = np.argsort(key, kind="stable")
+            ks = key[sort]
+            self.slices.append((sort, np.searchsorted(ks, self.group_keys), np.searchsorted(ks, end)))
+        self.hi = np.searchsorted(self.group_keys, stop_key, side="right")
+        self.lo = np.searchsorted(self.group_keys, start_key, side="right")
+
+    def at_risk_sums(self, values: np.ndarray) -> np.ndarray:
+        """(G, ...) sums of ``values`` (n, ...) over the rows at risk at each event group."""
+        out = 0.0
+        for sign, (sort, first, last) in zip((1.0, -1.0), self.slices):
+            prefix = np.zeros((len(sort) + 1,) + values.shape[1:])
+            np.cumsum(values[sort], axis=0, out=prefix[1:])
+            out = out + sign * (prefix[last] - prefix[first])
+        return out
+
+    def per_group(self, v: np.ndarray) -> np.ndarray:
+        """(G, ...) sums of per-event-row values ``v`` within each group."""
+        if v.ndim == 1:
+            return np.bincount(self.grp, weights=v, minlength=len(self.d))
+        return np.column_stack([np.bincount(self.grp, weights=v[:, j], minlength=len(self.d))
+                                for j in range(v.shape[1])]).reshape(len(self.d), v.shape[1])
+
+    def over_groups(self, v: np.ndarray) -> np.ndarray:
+        """(n, ...) for each row, the sum of per-group ``v`` over the groups it is at risk for."""
+        c = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(v, axis=0)])
+        return c[self.hi] - c[self.lo]
 
 
-def _efron_sums(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
-                start: np.ndarray | None, strata: np.ndarray | None, ties: str) -> dict:
+def _efron_sums(X: np.ndarray, beta: np.ndarray, index: RiskSetIndex) -> dict:
     """Risk-set sums shared by the score, the information and the score residuals.
 
     One Efron "slot" per event row: the k-th of d tied events at t has denominator
     den = S0(t) - (k/d) S0_tied(t) and mean xbar = (S1(t) - (k/d) S1_tied(t)) / den
     (k = 0 for every slot under Breslow). ``a`` (n,) is, for each row, the sum over the slots
-    it is at risk for of c/den, with c = 1 - k/d for its own tied slots and 1 otherwise.
+    it is at risk for of c/den, with c = 1 - k/d for its own tied slots and 1 otherwise;
+    ``b`` (n, p) the same sum of c xbar/den.
     """
+    ix = index
     eta = X @ beta
     r = np.exp(eta - eta.max())  # the shift cancels in every ratio below
-    stop_key, start_key, width = _keys(stop, start, strata)
-    ev = np.flatnonzero(event == 1)
-    group_keys, grp = np.unique(stop_key[ev], return_inverse=True)
-    G = len(group_keys)
-    d = np.bincount(grp, minlength=G)
-    rank = np.empty(len(ev), dtype=np.int64)
-    order = np.argsort(grp, kind="stable")
-    rank[order] = np.arange(len(ev)) - (np.cumsum(d) - d)[grp[order]]
-    frac = rank / d[grp] if ties == "efron" else np.zeros(len(ev))
-
+    ev, grp, frac = ix.ev, ix.grp, ix.frac
     rx = r[:, None] * X
-    s0 = _risk_set_sums(r, stop_key, start_key, group_keys, width)
-    s1 = _risk_set_sums(rx, stop_key, start_key, group_keys, width)
-    s0t = np.bincount(grp, weights=r[ev], minlength=G)
-    s1t = np.zeros((G, X.shape[1]))
-    np.add.at(s1t, grp, rx[ev])
+    s0 = ix.at_risk_sums(r)
+    s1 = ix.at_risk_sums(rx)
+    s0t = ix.per_group(r[ev])
+    s1t = ix.per_group(rx[ev])
     den = s0[grp] - frac * s0t[grp]
     xbar = (s1[grp] - frac[:, None] * s1t[grp]) / den[:, None]
-
-    def per_group(v: np.ndarray) -> np.ndarray:
-        out = np.zeros((G,) + v.shape[1:])
-        np.add.at(out, grp, v)
-        return out
-
-    A, B = per_group(1.0 / den), per_group(xbar / den[:, None])
-    A2, B2 = per_group(frac / den), per_group(frac[:, None] * xbar / den[:, None])
-    cA = np.concatenate([[0.0], np.cumsum(A)])
-    cB = np.vstack([np.zeros((1, X.shape[1])), np.cumsum(B, axis=0)])
-    hi = np.searchsorted(group_keys, stop_key, side="right")
-    lo = np.searchsorted(group_keys, start_key, side="right")
-    a = cA[hi] - cA[lo]
-    b = cB[hi] - cB[lo]
-    a[ev] -= A2[grp]
-    b[ev] -= B2[grp]
-    return {"r": r, "ev": ev, "grp": grp, "d": d, "xbar": xbar, "a": a, "b": b,
-            "E": per_group(xbar) / d[:, None]}
+    a = ix.over_groups(ix.per_group(1.0 / den))
+    b = ix.over_groups(ix.per_group(xbar / den[:, None]))
+    a[ev] -= ix.per_group(frac / den)[grp]
+    b[ev] -= ix.per_group(frac[:, None] * xbar / den[:, None])[grp]
+    return {"r": r, "xbar": xbar, "a": a, "b": b, "E": ix.per_group(xbar) / ix.d[:, None]}
 
 
 def score_and_information(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                           start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                          ties: str = "efron") -> tuple[np.ndarray, np.ndarray]:
+                          ties: str = "efron", index: RiskSetIndex | None = None,
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the log partial likelihood (p,) and the information matrix (p, p).
 
     score = sum over events of x_i - sum over slots of xbar_k;
     information = sum_slots (S2_k / den_k - xbar_k xbar_k') = X' diag(r a) X - sum_slots
     xbar_k xbar_k', exact for Efron and Breslow (equals the autograd Hessian of cox_nll).
     """
-    s = _efron_sums(X, beta, stop, event, start, strata, ties)
-    score = X[s["ev"]].sum(axis=0) - s["xbar"].sum(axis=0)
+    index = index or RiskSetIndex(stop, event, start, strata, ties)
+    s = _efron_sums(X, beta, index)
+    score = X[index.ev].sum(axis=0) - s["xbar"].sum(axis=0)
     info = (X * (s["r"] * s["a"])[:, None]).T @ X - s["xbar"].T @ s["xbar"]
     return score, info
 
 
 def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                     start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                    ties: str = "efron") -> np.ndarray:
+                    ties: str = "efron", index: RiskSetIndex | None = None) -> np.ndarray:
     """(n, p) score residuals, as R's ``residuals(coxph_fit, type = "score")``.
 
     Row i: delta_i (x_i - mean of the Efron xbar_k of its event time) minus
     r_i * sum over the slots it is at risk for of c_ik (x_i - xbar_k) / den_k (see
     ``_efron_sums``). They sum to the score.
     """
-    s = _efron_sums(X, beta, stop, event, start, strata, ties)
+    index = index or RiskSetIndex(stop, event, start, strata, ties)
+    s = _efron_sums(X, beta, index)
     resid = -s["r"][:, None] * (X * s["a"][:, None] - s["b"])
-    resid[s["ev"]] += X[s["ev"]] - s["E"][s["grp"]]
+    resid[index.ev] += X[index.ev] - s["E"][index.grp]
     return resid
 
 
@@ -209,18 +226,14 @@ def breslow_baseline(eta: np.ndarray, stop: np.ndarray, event: np.ndarray,
     Columns stratum (None without strata), time, hazard (d / sum of exp(eta) at risk),
     cumhaz. ``eta`` is the uncentred linear predictor x'beta.
     """
+    index = RiskSetIndex(stop, event, start, strata, "breslow")
     shift = eta.max()
-    r = np.exp(eta - shift)
-    stop_key, start_key, width = _keys(stop, start, strata)
-    ev = np.flatnonzero(event == 1)
-    group_keys, grp = np.unique(stop_key[ev], return_inverse=True)
-    d = np.bincount(grp, minlength=len(group_keys))
-    s0 = _risk_set_sums(r, stop_key, start_key, group_keys, width) * np.exp(shift)
-    first = np.zeros(len(group_keys), dtype=np.int64)
-    first[grp[::-1]] = ev[::-1]
+    s0 = index.at_risk_sums(np.exp(eta - shift)) * np.exp(shift)
+    first = np.zeros(len(index.d), dtype=np.int64)
+    first[index.grp[::-1]] = index.ev[::-1]
     stratum = None if strata is None else np.asarray(strata)[first]
     with np.errstate(divide="ignore"):  # s0 underflows only for diverged (infinite) fits
-        hazard = d / s0
+        hazard = index.d / s0
     table = pd.DataFrame({"stratum": stratum, "time": np.asarray(stop)[first], "hazard": hazard})
     table["cumhaz"] = table.groupby("stratum", dropna=False)["hazard"].cumsum()
     return table
