@@ -294,7 +294,8 @@ def _series_to_r(s: pd.Series) -> Any:
     if pd.api.types.is_integer_dtype(dtype):
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         if np.all(np.abs(values[~na]) < 2**31 - 1):
-            return ri.IntSexpVector([_NA_INT if m else int(v) for v, m in zip(values, na)])
+            ints = np.where(na, _NA_INT, np.nan_to_num(values)).astype(np.int32)
+            return ri.IntSexpVector.from_memoryview(memoryview(np.ascontiguousarray(ints)))
         return _float_vector(values)  # beyond R's 32-bit integers: exact as double
     if pd.api.types.is_float_dtype(dtype):
         return _float_vector(s.to_numpy(dtype=np.float64, na_value=np.nan))
@@ -336,11 +337,11 @@ def to_numpy(vec: Any) -> Any:
             days = np.array(vec, dtype=np.float64)
             return pd.to_datetime(days, unit="D").astype("datetime64[ns]").to_numpy()
         if typeof == ri.RTYPES.INTSXP:
-            arr = np.array(vec, dtype=np.int64)
+            arr = np.frombuffer(vec.memoryview(), dtype=np.int32).astype(np.int64)
             na = arr == _NA_INT
             return pd.arrays.IntegerArray(np.where(na, 0, arr), na) if na.any() else arr
         if typeof == ri.RTYPES.REALSXP:
-            return np.array(vec, dtype=np.float64)
+            return np.frombuffer(vec.memoryview(), dtype=np.float64).copy()
         if typeof == ri.RTYPES.LGLSXP:
             arr = np.array(vec, dtype=np.int64)
             na = arr == _NA_INT
