@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test doctor clean
+.PHONY: setup demo test doctor bench clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) -m pip install -q -e ".[dev,bench]"
+	$(PY) benchmarks/bench_classical.py
 
 doctor: setup
 	$(VENV)/bin/pysurvbridge doctor

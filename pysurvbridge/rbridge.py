@@ -53,10 +53,26 @@ _STATE: dict[str, Any] = {}
 # Fixed R code, written here and never built from user input.
 _HELPERS = {
     # Call f with a list of arguments; collect warnings, catch the error message.
+    # Arguments are bound to symbols in a fresh environment, so the call R records (match.call)
+    # is `.f(.a1, data = .a2)`, not a deparse of the whole data (slow and unreadable).
+    # A formula argument gets this environment too (its parent is the formula's own), so
+    # arguments that model.frame evaluates non-standardly (id =, weights =) are found.
     "call": """function(f, args) {
+        parent <- globalenv()
+        for (a in args) if (inherits(a, "formula")) { parent <- environment(a); break }
+        env <- new.env(parent = parent)
+        assign(".f", f, envir = env)
+        syms <- if (length(args)) paste0(".a", seq_along(args)) else character(0)
+        for (i in seq_along(args)) {
+            a <- args[[i]]
+            if (inherits(a, "formula")) environment(a) <- env
+            assign(syms[i], a, envir = env)
+        }
+        cl <- as.call(c(list(as.name(".f")), lapply(syms, as.name)))
+        if (!is.null(names(args))) names(cl) <- c("", names(args))
         warns <- character(0)
         res <- withCallingHandlers(
-            tryCatch(list(ok = TRUE, value = do.call(f, args, quote = TRUE)),
+            tryCatch(list(ok = TRUE, value = eval(cl, env)),
                      error = function(e) list(ok = FALSE, value = conditionMessage(e))),
             warning = function(w) {
                 warns <<- c(warns, conditionMessage(w))
@@ -270,7 +286,8 @@ def _matrix_to_r(arr: np.ndarray) -> Any:
 def _float_vector(values: np.ndarray) -> Any:
     """A double vector with R's NA (not NaN) where ``values`` is NaN."""
     ri = _STATE["ri"]
-    vec = ri.FloatSexpVector(values)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    vec = ri.FloatSexpVector.from_memoryview(memoryview(values))
     for i in np.flatnonzero(np.isnan(values)):
         vec[int(i)] = ri.NA_Real
     return vec
@@ -337,11 +354,11 @@ def to_numpy(vec: Any) -> Any:
             days = np.array(vec, dtype=np.float64)
             return pd.to_datetime(days, unit="D").astype("datetime64[ns]").to_numpy()
         if typeof == ri.RTYPES.INTSXP:
-            arr = np.frombuffer(vec.memoryview(), dtype=np.int32).astype(np.int64)
+            arr = _flat(vec, np.int32).astype(np.int64)
             na = arr == _NA_INT
             return pd.arrays.IntegerArray(np.where(na, 0, arr), na) if na.any() else arr
         if typeof == ri.RTYPES.REALSXP:
-            return np.frombuffer(vec.memoryview(), dtype=np.float64).copy()
+            return _flat(vec, np.float64).copy()
         if typeof == ri.RTYPES.LGLSXP:
             arr = np.array(vec, dtype=np.int64)
             na = arr == _NA_INT
@@ -351,6 +368,14 @@ def to_numpy(vec: Any) -> Any:
         if typeof == ri.RTYPES.STRSXP:
             return np.array([None if x is ri.NA_Character else str(x) for x in vec], dtype=object)
         raise TypeError(f"cannot convert R vector of type {typeof} (class {rclass}) to numpy")
+
+
+def _flat(vec: Any, dtype: type) -> np.ndarray:
+    """The vector's data in R's (column-major) order, without copying element by element."""
+    view = vec.memoryview()
+    if view.ndim == 1:
+        return np.frombuffer(view, dtype=dtype)
+    return np.asarray(view).ravel(order="F")
 
 
 # ---------------------------------------------------------------- versions and data
