@@ -111,6 +111,8 @@ def _r_fit(df, covs, lhs, n, peer, cluster):
         sec, fit = _timed(lambda: fit_cox(data, covs, engine="r"))
         return {"seconds": sec, "coef": fit.coef.tolist()}
     specials = [("cluster", "id")] if cluster else []
+    if cluster and "id" not in df:
+        df = df.assign(id=np.arange(len(df)))  # one subject per row: R's robust=TRUE
     f = rbridge.formula("Surv", lhs, covs, specials=specials, namespace="survival")
     rdf = rbridge.to_r(df)
     sec, fit = _timed(lambda: rbridge.call("coxph", f, data=rdf, package="survival"))
