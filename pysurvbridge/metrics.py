@@ -83,6 +83,7 @@ def concordance_counting(
     risk = np.asarray(risk, dtype=np.float64)
     stop = np.asarray(stop, dtype=np.float64)
     event = np.asarray(event)
+    has_start = start is not None
     start = np.full(len(stop), -np.inf) if start is None else np.asarray(start, dtype=np.float64)
     codes = np.zeros(len(stop), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
     conc = disc = tied = 0.0
@@ -94,7 +95,10 @@ def concordance_counting(
         t, q = t1[e], r[e]
         # at risk at t: stop >= t minus start >= t; then drop rows with an event at t
         a_less, a_eq, a_all = _at_least(t1, r, t, q)
-        b_less, b_eq, b_all = _at_least(t0, r, t, q)
+        if has_start:
+            b_less, b_eq, b_all = _at_least(t0, r, t, q)
+        else:  # nobody enters late
+            b_less = b_eq = b_all = 0
         c_less, c_eq, c_all = _tied_events(t, q)
         less = a_less - b_less - c_less
         equal = a_eq - b_eq - c_eq

@@ -19,7 +19,7 @@ import torch
 
 from pysurvbridge.classical.design import CoxProblem
 from pysurvbridge.errors import ConvergenceWarning
-from pysurvbridge.losses import cox_nll, cox_risk_sets
+from pysurvbridge.losses import cox_nll
 
 
 @dataclass(frozen=True)
@@ -35,45 +35,43 @@ class NativeResult:
 
 def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float = 1e-12) -> NativeResult:
     """Maximise the partial likelihood of ``problem``; see the module docstring."""
-    t = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
-    X = t(problem.X)
-    stop, event, start = t(problem.stop), t(problem.event), t(problem.start)
-    strata = None if problem.strata is None else torch.as_tensor(pd.factorize(problem.strata)[0])
-    rs = cox_risk_sets(stop, event, start, strata)
-    index = RiskSetIndex(problem.stop, problem.event, problem.start, problem.strata, ties)
-
-    def loss(beta: torch.Tensor) -> torch.Tensor:
-        return cox_nll(X @ beta, stop, event, start=start, strata=strata, ties=ties,
-                       reduction="sum", risk_sets=rs)
+    keys = (problem.stop,) if problem.strata is None else (problem.stop, _codes(problem.strata))
+    srt = np.lexsort(keys)  # rows in risk-set order, once
+    X = np.ascontiguousarray(problem.X[srt])
+    stop, event = problem.stop[srt], problem.event[srt]
+    start = None if problem.start is None else problem.start[srt]
+    strata = None if problem.strata is None else problem.strata[srt]
+    index = RiskSetIndex(stop, event, start, strata, ties)
 
     p = X.shape[1]
-    beta = torch.zeros(p, dtype=torch.float64)
-    current = loss(beta).item()
-    null = current
+    beta = np.zeros(p)
+    sums = _efron_sums(X, beta, index)
+    current = null = sums["loglik"]
     converged = False
     iterations = 0
     change = float("nan")
     reason = f"relative change in log-likelihood still above {eps:g}"
     for iterations in range(1, max_iter + 1):
-        with np.errstate(all="ignore"):  # checked just below
-            score, info = score_and_information(problem.X, beta.numpy(), problem.stop,
-                                                problem.event, index=index)
+        score, info = _score_info(X, index, sums)
         if not (np.isfinite(score).all() and np.isfinite(info).all()):
             reason = "risk scores over- or underflow: a coefficient is running off to infinity"
             break
-        step = torch.as_tensor(np.linalg.solve(info, score))
-        candidate = beta + step
-        new = loss(candidate).item()
+        step = np.linalg.solve(info, score)
         halvings = 0
-        while not new <= current and halvings < 30:  # also catches nan
+        while True:
+            with np.errstate(all="ignore"):  # a diverging step is caught by the test below
+                new_sums = _efron_sums(X, beta + step, index)
+            new = new_sums["loglik"]
+            # accept an increase, or a decrease within rounding of the sums near the optimum;
+            # anything else (and nan) halves the step, as coxph does
+            if new >= current - 1e-11 * abs(current) or halvings >= 30:
+                break
             step = step / 2
-            candidate = beta + step
-            new = loss(candidate).item()
             halvings += 1
-        beta = candidate
+        beta, sums = beta + step, new_sums
         change = abs(current - new) / max(abs(new), 1e-300)
         current = new
-        if change <= eps or float(step.abs().max()) < 1e-13:
+        if change <= eps or float(np.abs(step).max()) < 1e-13:
             converged = True
             break
     if not converged:
@@ -83,25 +81,38 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
             "likelihood)",
             ConvergenceWarning, stacklevel=3,
         )
-    beta_np = beta.numpy()
+
     def quiet():  # a diverged fit (already warned about) over/underflows: NaN SEs, no noise
         return np.errstate(all="ignore") if not converged else contextlib.nullcontext()
 
     with quiet():
-        _, info = score_and_information(problem.X, beta_np, problem.stop, problem.event,
-                                        index=index)
+        _, info = _score_info(X, index, sums)
+        resid = _residuals(X, index, sums)
     var = np.linalg.inv(info)
-    with quiet():
-        resid = score_residuals(problem.X, beta_np, problem.stop, problem.event, index=index)
-    by_cluster = pd.DataFrame(resid).groupby(pd.factorize(problem.cluster)[0]).sum().to_numpy()
+    clusters = pd.factorize(problem.cluster[srt])[0]
+    by_cluster = np.column_stack([np.bincount(clusters, weights=resid[:, j]) for j in range(p)])
     robust = var @ (by_cluster.T @ by_cluster) @ var
-    return NativeResult(beta_np, var, robust, -current, -null, iterations, converged)
+    loglik, loglik_null = (-_cox_nll(problem, ties, b) for b in (beta, np.zeros(p)))
+    return NativeResult(beta, var, robust, loglik, loglik_null, iterations, converged)
+
+
+def _cox_nll(problem: CoxProblem, ties: str, beta: np.ndarray) -> float:
+    """The reported log-likelihood comes from losses.cox_nll, the package's one definition."""
+    t = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    strata = None if problem.strata is None else torch.as_tensor(_codes(problem.strata))
+    with torch.no_grad():
+        return cox_nll(t(problem.X) @ t(beta), t(problem.stop), t(problem.event),
+                       start=t(problem.start), strata=strata, ties=ties, reduction="sum").item()
+
+
+def _codes(strata: np.ndarray | None) -> np.ndarray:
+    return np.zeros(0, dtype=np.int64) if strata is None else pd.factorize(strata)[0]
 
 
 def _keys(stop: np.ndarray, start: np.ndarray | None, strata: np.ndarray | None):
     """Exact integer keys (stratum-major, then time rank) for start and stop times."""
     n = len(stop)
-    start = np.zeros(n) if start is None else start
+    start = np.full(n, -np.inf) if start is None else start  # no start: at risk from -inf
     _, inv = np.unique(np.concatenate([start, stop]), return_inverse=True)
     width = int(inv.max()) + 2
     s = np.zeros(n, dtype=np.int64) if strata is None else pd.factorize(strata)[0].astype(np.int64)
@@ -113,7 +124,8 @@ class RiskSetIndex:
 
     For each event group (a distinct stratum and event time): the slices of rows sorted by
     stop key and by start key that are at risk; for each event row its group and Efron rank;
-    for each row the range of groups it is at risk for.
+    for each row the range of groups it is at risk for. Rows already in stop-key order (as
+    ``fit_newton`` arranges them) need no gathering, and their event groups are contiguous.
     """
 
     def __init__(self, stop: np.ndarray, event: np.ndarray, start: np.ndarray | None = None,
@@ -124,15 +136,21 @@ class RiskSetIndex:
         self.group_keys, self.grp = np.unique(stop_key[self.ev], return_inverse=True)
         G = len(self.group_keys)
         self.d = np.bincount(self.grp, minlength=G)
-        order = np.argsort(self.grp, kind="stable")
-        rank = np.empty(len(self.ev), dtype=np.int64)
-        rank[order] = np.arange(len(self.ev)) - (np.cumsum(self.d) - self.d)[self.grp[order]]
+        self.group_start = np.cumsum(self.d) - self.d  # position of each group's first slot
+        self.contiguous = bool(np.all(np.diff(self.grp) >= 0))
+        if self.contiguous:
+            rank = np.arange(len(self.ev)) - self.group_start[self.grp]
+        else:
+            order = np.argsort(self.grp, kind="stable")
+            rank = np.empty(len(self.ev), dtype=np.int64)
+            rank[order] = np.arange(len(self.ev)) - self.group_start[self.grp[order]]
         self.frac = rank / self.d[self.grp] if ties == "efron" else np.zeros(len(self.ev))
         end = (self.group_keys // width + 1) * width
         self.slices = []
         for key in (stop_key, start_key) if start is not None else (stop_key,):
-            sort = np.argsort(key, kind="stable")
-            ks = key[sort]
+            in_order = bool(np.all(np.diff(key) >= 0))
+            sort = None if in_order else np.argsort(key, kind="stable")
+            ks = key if in_order else key[sort]
             self.slices.append((sort, np.searchsorted(ks, self.group_keys), np.searchsorted(ks, end)))
         self.hi = np.searchsorted(self.group_keys, stop_key, side="right")
         self.lo = np.searchsorted(self.group_keys, start_key, side="right")
@@ -141,13 +159,15 @@ class RiskSetIndex:
         """(G, ...) sums of ``values`` (n, ...) over the rows at risk at each event group."""
         out = 0.0
         for sign, (sort, first, last) in zip((1.0, -1.0), self.slices):
-            prefix = np.zeros((len(sort) + 1,) + values.shape[1:])
-            np.cumsum(values[sort], axis=0, out=prefix[1:])
+            prefix = np.zeros((self.n + 1,) + values.shape[1:])
+            np.cumsum(values if sort is None else values[sort], axis=0, out=prefix[1:])
             out = out + sign * (prefix[last] - prefix[first])
         return out
 
     def per_group(self, v: np.ndarray) -> np.ndarray:
         """(G, ...) sums of per-event-row values ``v`` within each group."""
+        if self.contiguous and len(v):
+            return np.add.reduceat(v, self.group_start, axis=0)
         if v.ndim == 1:
             return np.bincount(self.grp, weights=v, minlength=len(self.d))
         return np.column_stack([np.bincount(self.grp, weights=v[:, j], minlength=len(self.d))
@@ -160,17 +180,18 @@ class RiskSetIndex:
 
 
 def _efron_sums(X: np.ndarray, beta: np.ndarray, index: RiskSetIndex) -> dict:
-    """Risk-set sums shared by the score, the information and the score residuals.
+    """Risk-set sums shared by the log-likelihood, score, information and score residuals.
 
     One Efron "slot" per event row: the k-th of d tied events at t has denominator
     den = S0(t) - (k/d) S0_tied(t) and mean xbar = (S1(t) - (k/d) S1_tied(t)) / den
     (k = 0 for every slot under Breslow). ``a`` (n,) is, for each row, the sum over the slots
-    it is at risk for of c/den, with c = 1 - k/d for its own tied slots and 1 otherwise;
-    ``b`` (n, p) the same sum of c xbar/den.
+    it is at risk for of c/den, with c = 1 - k/d for its own tied slots and 1 otherwise (the
+    residuals add the same sum of c xbar/den). loglik = sum_events eta - sum_slots log(den).
     """
     ix = index
     eta = X @ beta
-    r = np.exp(eta - eta.max())  # the shift cancels in every ratio below
+    shift = eta.max()
+    r = np.exp(eta - shift)  # the shift cancels in every ratio below
     ev, grp, frac = ix.ev, ix.grp, ix.frac
     rx = r[:, None] * X
     s0 = ix.at_risk_sums(r)
@@ -179,44 +200,53 @@ def _efron_sums(X: np.ndarray, beta: np.ndarray, index: RiskSetIndex) -> dict:
     s1t = ix.per_group(rx[ev])
     den = s0[grp] - frac * s0t[grp]
     xbar = (s1[grp] - frac[:, None] * s1t[grp]) / den[:, None]
-    a = ix.over_groups(ix.per_group(1.0 / den))
-    b = ix.over_groups(ix.per_group(xbar / den[:, None]))
-    a[ev] -= ix.per_group(frac / den)[grp]
-    b[ev] -= ix.per_group(frac[:, None] * xbar / den[:, None])[grp]
-    return {"r": r, "xbar": xbar, "a": a, "b": b, "E": ix.per_group(xbar) / ix.d[:, None]}
+    inv = 1.0 / den
+    xbar_inv = xbar * inv[:, None]
+    a = ix.over_groups(ix.per_group(inv))
+    a[ev] -= ix.per_group(frac * inv)[grp]
+    loglik = eta[ev].sum() - (np.log(den) + shift).sum()
+    return {"r": r, "xbar": xbar, "xbar_inv": xbar_inv, "a": a, "loglik": float(loglik)}
+
+
+def _score_info(X: np.ndarray, index: RiskSetIndex, s: dict) -> tuple[np.ndarray, np.ndarray]:
+    score = X[index.ev].sum(axis=0) - s["xbar"].sum(axis=0)
+    info = (X * (s["r"] * s["a"])[:, None]).T @ X - s["xbar"].T @ s["xbar"]
+    return score, info
+
+
+def _residuals(X: np.ndarray, index: RiskSetIndex, s: dict) -> np.ndarray:
+    b = index.over_groups(index.per_group(s["xbar_inv"]))  # (n, p): only residuals need it
+    b[index.ev] -= index.per_group(index.frac[:, None] * s["xbar_inv"])[index.grp]
+    resid = -s["r"][:, None] * (X * s["a"][:, None] - b)
+    mean_xbar = index.per_group(s["xbar"]) / index.d[:, None]
+    resid[index.ev] += X[index.ev] - mean_xbar[index.grp]
+    return resid
 
 
 def score_and_information(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                           start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                          ties: str = "efron", index: RiskSetIndex | None = None,
-                          ) -> tuple[np.ndarray, np.ndarray]:
+                          ties: str = "efron") -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the log partial likelihood (p,) and the information matrix (p, p).
 
     score = sum over events of x_i - sum over slots of xbar_k;
     information = sum_slots (S2_k / den_k - xbar_k xbar_k') = X' diag(r a) X - sum_slots
     xbar_k xbar_k', exact for Efron and Breslow (equals the autograd Hessian of cox_nll).
     """
-    index = index or RiskSetIndex(stop, event, start, strata, ties)
-    s = _efron_sums(X, beta, index)
-    score = X[index.ev].sum(axis=0) - s["xbar"].sum(axis=0)
-    info = (X * (s["r"] * s["a"])[:, None]).T @ X - s["xbar"].T @ s["xbar"]
-    return score, info
+    index = RiskSetIndex(stop, event, start, strata, ties)
+    return _score_info(X, index, _efron_sums(X, beta, index))
 
 
 def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                     start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                    ties: str = "efron", index: RiskSetIndex | None = None) -> np.ndarray:
+                    ties: str = "efron") -> np.ndarray:
     """(n, p) score residuals, as R's ``residuals(coxph_fit, type = "score")``.
 
     Row i: delta_i (x_i - mean of the Efron xbar_k of its event time) minus
     r_i * sum over the slots it is at risk for of c_ik (x_i - xbar_k) / den_k (see
     ``_efron_sums``). They sum to the score.
     """
-    index = index or RiskSetIndex(stop, event, start, strata, ties)
-    s = _efron_sums(X, beta, index)
-    resid = -s["r"][:, None] * (X * s["a"][:, None] - s["b"])
-    resid[index.ev] += X[index.ev] - s["E"][index.grp]
-    return resid
+    index = RiskSetIndex(stop, event, start, strata, ties)
+    return _residuals(X, index, _efron_sums(X, beta, index))
 
 
 def breslow_baseline(eta: np.ndarray, stop: np.ndarray, event: np.ndarray,

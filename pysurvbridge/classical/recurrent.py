@@ -19,7 +19,6 @@ from pysurvbridge.classical.results import ClassicalFit
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.metrics import concordance_counting
 
 Engine = Literal["auto", "r", "native"]
 Ties = Literal["efron", "breslow"]
@@ -49,10 +48,7 @@ def _fit(model: str, data: SurvivalData | RecurrentData, covariates: Sequence[st
         beta, concordance, r_call = res.beta, res.concordance, res.r_call
     else:
         res = fit_newton(problem, ties)
-        beta = res.beta
-        eta = problem.X @ beta
-        concordance, _ = concordance_counting(eta, problem.stop, problem.event, problem.start,
-                                              problem.strata)
+        beta, concordance = res.beta, None  # computed when first asked for
         r_call = _r_call_text(problem, ties)
     return _result(problem, used, ties, beta, res.var, res.robust_var, res.loglik,
                    res.loglik_null, res.iterations, concordance, r_call)
@@ -81,8 +77,10 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
         robust_var=pd.DataFrame(robust_var, index=names, columns=names),
         loglik=float(loglik), loglik_null=float(loglik_null),
         n_subjects=problem.n_subjects, n_rows=len(problem.stop), n_events=problem.n_events,
-        concordance=float(concordance), iterations=int(iterations), r_call=r_call,
+        iterations=int(iterations), r_call=r_call,
         baseline=baseline, strata_name="enum" if problem.strata is not None else None,
+        concordance_inputs=(eta, problem.stop, problem.event, problem.start, problem.strata),
+        _cache={} if concordance is None else {"concordance": float(concordance)},
     )
 
 

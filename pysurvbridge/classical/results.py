@@ -1,7 +1,7 @@
 """ClassicalFit: the frozen result of a classical Cox-type fit, whichever engine made it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -35,11 +35,21 @@ class ClassicalFit:
     n_subjects: int
     n_rows: int
     n_events: int
-    concordance: float
     iterations: int
     r_call: str
     baseline: pd.DataFrame
     strata_name: str | None = None
+    concordance_inputs: tuple | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def concordance(self) -> float:
+        """Harrell's C as survival::concordance gives it for this fit (computed on first use)."""
+        if "concordance" not in self._cache:
+            from pysurvbridge.metrics import concordance_counting
+
+            self._cache["concordance"] = concordance_counting(*self.concordance_inputs)[0]
+        return self._cache["concordance"]
 
     @property
     def covariates(self) -> list[str]:
