@@ -59,8 +59,8 @@ def run_one(task: str, peer: str, n: int) -> dict:
 
             sec, r = _timed(lambda: PHReg(df["time"], df[covs], status=df["event"], ties="efron").fit())
             return {"seconds": sec, "coef": list(np.asarray(r.params))}
-    if task == "ag":
-        df = recurrent_frame(n)
+    if task in ("ag", "ag_rounded"):
+        df = recurrent_frame(n, decimals=2 if task == "ag_rounded" else None)
         covs = ["x1", "x2"]
         if peer == "native":
             from pysurvbridge.classical import fit_andersen_gill
@@ -130,7 +130,14 @@ def _loss(peer: str, n: int) -> dict:
     time_ = torch.randint(1, 5000, (n,)).float()
     event = torch.bernoulli(torch.full((n,), 0.3))
     eta = torch.randn(n, requires_grad=True)
-    if peer.startswith("native"):
+    if peer == "native_efron_start_strata":
+        from pysurvbridge.losses import cox_nll, cox_risk_sets
+
+        start = (time_ - torch.randint(1, 500, (n,)).float()).clamp(min=0)
+        strata = torch.randint(0, 4, (n,))
+        rs = cox_risk_sets(time_, event, start, strata)
+        f = lambda e: cox_nll(e, time_, event, start=start, strata=strata, risk_sets=rs)  # noqa: E731
+    elif peer.startswith("native"):
         from pysurvbridge.losses import cox_nll, cox_risk_sets
 
         ties = peer.split("_")[1]
@@ -210,6 +217,8 @@ def main() -> None:
     ap.add_argument("--sizes-ag", default="1000,10000,100000,1000000")
     ap.add_argument("--sizes-loss", default="10000,100000,1000000")
     ap.add_argument("--limit", type=float, default=120)
+    ap.add_argument("--only", default="cox,ag,ag_rounded,loss,bridge",
+                    help="comma-separated tables to run")
     args = ap.parse_args()
     if args.one:
         task, peer, n = args.one
@@ -219,6 +228,19 @@ def main() -> None:
 
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; limit {args.limit:.0f} s per measurement.\n")
+    only = set(args.only.split(","))
+    if "cox" in only:
+        cox_table(args)
+    for task in ("ag", "ag_rounded"):
+        if task in only:
+            ag_table(args, task)
+    if "loss" in only:
+        loss_table(args)
+    if "bridge" in only:
+        bridge_table(args)
+
+
+def cox_table(args) -> None:
     print("### Cox, 10 covariates, Efron (coefficient difference against the native engine)\n")
     print("native and r_bridge compute naive and robust SE, concordance and the baseline; "
           "r_inside is the coxph call alone, r_inside_cluster adds + cluster(id); lifelines and "
@@ -232,20 +254,29 @@ def main() -> None:
         ratio = f"{min(ok) / res['native']['seconds']:.1f}x" if ok and "seconds" in res["native"] else ""
         diffs = ", ".join(max_diff(res["native"], res[p]) for p in ("r_inside", "lifelines", "statsmodels"))
         print(f"| {n:.0e} | " + " | ".join(fmt(res[p]) for p in peers) + f" | {ratio} | {diffs} |")
-    print("\n### Andersen-Gill with cluster-robust SE, 2 covariates, about 4.5 rows per subject\n")
+
+
+def ag_table(args, task: str) -> None:
+    times = "continuous times" if task == "ag" else "times rounded to 0.01 (about 1000 distinct)"
+    print(f"\n### Andersen-Gill with cluster-robust SE, 2 covariates, about 4.5 rows per subject, {times}\n")
     peers = ["native", "r_inside", "r_inside_nocluster", "lifelines", "statsmodels"]
     print("| subjects | rows | native | R coxph + cluster(id) | R without cluster | lifelines CTV (no robust SE) | "
           "statsmodels PHReg | R / native | robust SE diff vs R (native, statsmodels) |")
     print("|---" * 9 + "|")
     for n in map(int, args.sizes_ag.split(",")):
-        res = {p: measure("ag", p, n, args.limit) for p in peers}
+        res = {p: measure(task, p, n, args.limit) for p in peers}
         rows = res["native"].get("rows", "")
         ratio = (f"{res['r_inside']['seconds'] / res['native']['seconds']:.0f}x"
                  if "seconds" in res["r_inside"] and "seconds" in res["native"] else "")
         diffs = ", ".join(max_diff(res["r_inside"], res[p], "robust_se") for p in ("native", "statsmodels"))
         print(f"| {n:.0e} | {rows} | " + " | ".join(fmt(res[p]) for p in peers) + f" | {ratio} | {diffs} |")
-    print("\n### Cox loss forward + backward, float32, no start times (best of 3)\n")
-    peers = ["native_breslow", "native_efron", "torchsurv_breslow", "torchsurv_efron", "pycox"]
+
+
+def loss_table(args) -> None:
+    print("\n### Cox loss forward + backward, float32 (best of 3; risk-set structure cached as "
+          "in training)\n")
+    peers = ["native_breslow", "native_efron", "native_efron_start_strata", "torchsurv_breslow",
+             "torchsurv_efron", "pycox"]
     print("| rows | " + " | ".join(peers) + " | loss after +100 shift (native efron / torchsurv efron / pycox) |")
     print("|---" * (len(peers) + 2) + "|")
     for n in map(int, args.sizes_loss.split(",")):
@@ -253,6 +284,9 @@ def main() -> None:
         shifts = " / ".join(f"{res[p].get('loss_shift100', float('nan')):.4f} vs {res[p].get('loss', float('nan')):.4f}"
                             for p in ("native_efron", "torchsurv_efron", "pycox"))
         print(f"| {n:.0e} | " + " | ".join(fmt(res[p]) for p in peers) + f" | {shifts} |")
+
+
+def bridge_table(args) -> None:
     print("\n### Bridge overhead: DataFrame to R plus extraction, against R's own coxph time\n")
     print("| rows | to R | coxph in R | extraction | overhead / fit |")
     print("|---|---|---|---|---|")

@@ -19,17 +19,20 @@ def cox_frame(n: int, p: int = 10, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def recurrent_frame(n_subjects: int, seed: int = 0, mean_events: float = 4.0) -> pd.DataFrame:
+def recurrent_frame(n_subjects: int, seed: int = 0, mean_events: float = 4.0,
+                    decimals: int | None = None) -> pd.DataFrame:
     """(start, stop] rows, about mean_events + 1 rows per subject, covariates x1 ~ N(0,1) and
     x2 ~ Bernoulli(0.5); events of a Poisson process with rate exp(0.5 x1 - 0.5 x2) * base on
-    [0, 10], times rounded to 2 decimals."""
+    [0, 10]; continuous times, or rounded to ``decimals`` (few distinct times)."""
     rng = np.random.default_rng(seed)
     x1 = rng.normal(size=n_subjects)
     x2 = rng.binomial(1, 0.5, n_subjects).astype(float)
     rate = mean_events / 10.0 * np.exp(0.5 * x1 - 0.5 * x2)
     k = rng.poisson(rate * 10.0)
     subj = np.repeat(np.arange(n_subjects), k)
-    times = np.round(rng.uniform(0, 10, k.sum()), 2) + 0.01
+    times = rng.uniform(0, 10, k.sum()) + 0.01
+    if decimals is not None:
+        times = np.round(times, decimals)
     order = np.lexsort((times, subj))
     subj, times = subj[order], times[order]
     keep = np.r_[True, (subj[1:] != subj[:-1]) | (times[1:] != times[:-1])]

@@ -155,3 +155,22 @@ def test_bad_arguments():
         cox_nll(eta, torch.ones(4), torch.ones(3))
     with pytest.raises(InvalidParameterError, match="non-negative"):
         cox_nll(eta, torch.ones(3), torch.ones(3), weights=-torch.ones(3))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_cuda_equals_cpu(dtype):
+    df = heavy_ties_frame(n=5000)
+    t = lambda c, dev: torch.tensor(df[c].to_numpy(), dtype=dtype, device=dev)  # noqa: E731
+    out = {}
+    for dev in ("cpu", "cuda"):
+        eta = torch.tensor(np.random.default_rng(4).normal(size=5000), dtype=dtype, device=dev,
+                           requires_grad=True)
+        loss = cox_nll(eta, t("stop", dev), t("event", dev), start=t("start", dev),
+                       strata=torch.tensor(df["g"].to_numpy(), device=dev), ties="efron")
+        loss.backward()
+        out[dev] = (loss.item(), eta.grad.cpu().numpy())
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    assert out["cuda"][0] == pytest.approx(out["cpu"][0], rel=tol)
+    np.testing.assert_allclose(out["cuda"][1], out["cpu"][1], rtol=tol, atol=tol)

@@ -92,8 +92,8 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     clusters = pd.factorize(problem.cluster[srt])[0]
     by_cluster = np.column_stack([np.bincount(clusters, weights=resid[:, j]) for j in range(p)])
     robust = var @ (by_cluster.T @ by_cluster) @ var
-    loglik, loglik_null = (-_cox_nll(problem, ties, b) for b in (beta, np.zeros(p)))
-    return NativeResult(beta, var, robust, loglik, loglik_null, iterations, converged)
+    loglik = -_cox_nll(problem, ties, beta)  # reported through the package's one definition
+    return NativeResult(beta, var, robust, loglik, null, iterations, converged)
 
 
 def _cox_nll(problem: CoxProblem, ties: str, beta: np.ndarray) -> float:
