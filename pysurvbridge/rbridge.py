@@ -34,6 +34,7 @@ __all__ = [
     "to_pandas",
     "to_numpy",
     "formula",
+    "helper",
     "has_r_package",
     "package_version",
     "r_version",
@@ -100,6 +101,8 @@ _HELPERS = {
         environment(f) <- if (is.na(ns)) globalenv() else asNamespace(ns)
         f
     }""",
+    # Weibull baseline rate (k/s)(t/s)^(k-1), the rho function given to reda::simEventData
+    "weibull_rate": """function(timeVec, shape, scale) (shape / scale) * (timeVec / scale)^(shape - 1)""",
     "dataset": """function(name, pkg) {
         lazy <- getNamespaceInfo(asNamespace(pkg), "lazydata")
         if (exists(name, envir = lazy, inherits = FALSE)) return(get(name, envir = lazy))
@@ -203,6 +206,14 @@ def _invoke(fun: Any, args: list[Any], kwargs: Mapping[str, Any], where: str) ->
         message = str(value[0])
         raise RCallError(f"R error in {where}: {message}", message)
     return value
+
+
+def helper(name: str) -> Any:
+    """One of this module's fixed R functions (e.g. "weibull_rate"), to pass as an argument."""
+    with _session():
+        if name not in _STATE["helpers"]:
+            raise KeyError(f"no R helper named {name!r}")
+        return _STATE["helpers"][name]
 
 
 def _named_list(args: list[Any], kwargs: Mapping[str, Any]) -> Any:
