@@ -20,8 +20,8 @@ from pysurvbridge.simulate import simulate_recurrent  # noqa: E402
 
 
 def main() -> None:
-    # shape 1.5, scale 10, end 15: E[N] = 1.5^1.5 * E[exp(.5 x1 - .5 x2)] = 3.0 events
-    kw = dict(shape=1.5, scale=10.0, coefs=(0.5, -0.5), end_time=("fixed", 15.0))
+    # shape 1.5, scale 10, end 22: E[N] = 2.2^1.5 * E[exp(.5 x1)] E[exp(-.5 x2)] = 3.26 * 1.133 * 0.803 = 2.97
+    kw = dict(shape=1.5, scale=10.0, coefs=(0.5, -0.5), end_time=("fixed", 22.0))
     print("| subjects | rows | events per subject | draw only | whole call (with validation) | reda |")
     print("|---|---|---|---|---|---|")
     reda = rbridge.has_r_package("reda")
@@ -29,7 +29,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         X = _covariates(("normal", "bernoulli"), n, rng)
         t0 = time.perf_counter()
-        _native_rows(X @ np.array([0.5, -0.5]), np.ones(n), np.full(n, 15.0), 1.5, 10.0, None, rng)
+        _native_rows(X @ np.array([0.5, -0.5]), np.ones(n), np.full(n, 22.0), 1.5, 10.0, None, rng)
         draw = time.perf_counter() - t0
         t0 = time.perf_counter()
         rec = simulate_recurrent(n, seed=0, **kw)

@@ -64,7 +64,12 @@ def cox_risk_sets(
 
     stop_sorted, stop_order = torch.sort(stop_key, stable=True)
     start_sorted, start_order = torch.sort(start_key, stable=True)
+    n_strata = int(s_code.max()) + 1 if n else 1
+    firsts = torch.arange(n_strata + 1, device=device) * n_times
     return {
+        "n_strata": n_strata,
+        "stop_bounds": torch.searchsorted(stop_sorted, firsts).tolist(),
+        "start_bounds": torch.searchsorted(start_sorted, firsts).tolist(),
         "stop_order": stop_order,
         "start_order": start_order,
         "lo_stop": torch.searchsorted(stop_sorted, group_keys),
@@ -78,6 +83,44 @@ def cox_risk_sets(
         "group_keys": group_keys,
         "has_start": start is not None,
     }
+
+
+LINEAR_SPREAD = 300.0  # exp(-300) ~ 5e-131: no underflow in float64 below this score spread
+
+
+def _log_s0(log_r: torch.Tensor, rs: dict[str, Any], method: str | None = None) -> torch.Tensor:
+    """log of the (weighted) risk-set sums S0 at each event group.
+
+    "linear": exp(score - max) and cumulative sums in float64, restarted in every stratum (no
+    cancellation across strata); used when the score spread is at most LINEAR_SPREAD and there
+    are at most 64 strata. "log": cumulative log-sum-exp, for any spread. Both are exact up to
+    rounding; the tests compare them.
+    """
+    if method is None:
+        spread = float(log_r.detach().max() - log_r.detach().min()) if log_r.numel() else 0.0
+        method = "linear" if spread <= LINEAR_SPREAD and rs["n_strata"] <= 64 else "log"
+    if method == "log":
+        log_s0 = _log_range_sum(log_r, rs["stop_order"], rs["lo_stop"], rs["hi_stop"])
+        if rs["has_start"]:
+            log_out = _log_range_sum(log_r, rs["start_order"], rs["lo_start"], rs["hi_start"])
+            log_s0 = _log_sub_exp(log_s0, log_out)
+        return log_s0
+    shift = log_r.detach().max()
+    r = torch.exp((log_r - shift).to(torch.float64))
+    s0 = _tail_within_strata(r, rs["stop_order"], rs["stop_bounds"], rs["lo_stop"], rs["hi_stop"])
+    if rs["has_start"]:
+        s0 = s0 - _tail_within_strata(r, rs["start_order"], rs["start_bounds"], rs["lo_start"],
+                                      rs["hi_start"])
+    return (torch.log(s0) + shift).to(log_r.dtype)
+
+
+def _tail_within_strata(r: torch.Tensor, order: torch.Tensor, bounds: list[int], lo: torch.Tensor,
+                        hi: torch.Tensor) -> torch.Tensor:
+    """Sum of r over sorted positions [lo, hi), hi being the end of lo's stratum."""
+    v = r[order]
+    parts = [v[b0:b1].flip(0).cumsum(0).flip(0) for b0, b1 in zip(bounds[:-1], bounds[1:])]
+    tail = torch.cat(parts + [torch.zeros(1, dtype=v.dtype, device=v.device)])
+    return torch.where(lo < hi, tail[lo], torch.zeros((), dtype=v.dtype, device=v.device))
 
 
 def _log_range_sum(log_values: torch.Tensor, order: torch.Tensor, lo: torch.Tensor,
@@ -166,10 +209,7 @@ def cox_nll(
         return risk.sum() * 0.0
 
     log_r = risk if log_w is None else risk + log_w  # log(w_i exp(eta_i))
-    log_s0 = _log_range_sum(log_r, rs["stop_order"], rs["lo_stop"], rs["hi_stop"])
-    if rs["has_start"]:
-        log_out = _log_range_sum(log_r, rs["start_order"], rs["lo_start"], rs["hi_start"])
-        log_s0 = _log_sub_exp(log_s0, log_out)
+    log_s0 = _log_s0(log_r, rs)
 
     ev, grp, size = rs["event_rows"], rs["event_group"], rs["group_size"]
     n_groups = size.shape[0]

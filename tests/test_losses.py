@@ -174,3 +174,22 @@ def test_cuda_equals_cpu(dtype):
     tol = 1e-4 if dtype == torch.float32 else 1e-10
     assert out["cuda"][0] == pytest.approx(out["cpu"][0], rel=tol)
     np.testing.assert_allclose(out["cuda"][1], out["cpu"][1], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("with_start,with_strata", [(False, False), (True, False), (True, True)])
+def test_linear_and_log_paths_agree(with_start, with_strata):
+    """The two ways of summing risk sets give the same log S0 and the same gradient."""
+    from pysurvbridge.losses import _log_s0, cox_risk_sets
+
+    df = heavy_ties_frame(n=400, seed=9)
+    t = lambda c: torch.tensor(df[c].to_numpy(), dtype=torch.float64)  # noqa: E731
+    rs = cox_risk_sets(t("stop"), t("event"), t("start") if with_start else None,
+                       torch.tensor(df["g"].to_numpy()) if with_strata else None)
+    out = {}
+    for method in ("linear", "log"):
+        eta = torch.tensor(np.random.default_rng(0).normal(size=400) * 3, requires_grad=True)
+        value = _log_s0(eta, rs, method)
+        value.sum().backward()
+        out[method] = (value.detach().numpy(), eta.grad.numpy())
+    np.testing.assert_allclose(out["linear"][0], out["log"][0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["linear"][1], out["log"][1], rtol=1e-10, atol=1e-12)

@@ -31,6 +31,7 @@ class NativeResult:
     loglik_null: float
     iterations: int
     converged: bool
+    baseline: pd.DataFrame  # Breslow: stratum, time, hazard, cumhaz
 
 
 def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float = 1e-12) -> NativeResult:
@@ -93,7 +94,20 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     by_cluster = np.column_stack([np.bincount(clusters, weights=resid[:, j]) for j in range(p)])
     robust = var @ (by_cluster.T @ by_cluster) @ var
     loglik = -_cox_nll(problem, ties, beta)  # reported through the package's one definition
-    return NativeResult(beta, var, robust, loglik, null, iterations, converged)
+    with quiet():
+        baseline = _baseline_table(index, sums, stop, strata)
+    return NativeResult(beta, var, robust, loglik, null, iterations, converged, baseline)
+
+
+def _baseline_table(index: "RiskSetIndex", sums: dict, stop: np.ndarray,
+                    strata: np.ndarray | None) -> pd.DataFrame:
+    """Breslow baseline from the last Newton pass (same table as :func:`breslow_baseline`)."""
+    first = index.ev[index.group_start]
+    hazard = index.d / (sums["s0"] * np.exp(sums["shift"]))
+    table = pd.DataFrame({"stratum": None if strata is None else strata[first],
+                          "time": stop[first], "hazard": hazard})
+    table["cumhaz"] = table.groupby("stratum", dropna=False)["hazard"].cumsum()
+    return table
 
 
 def _cox_nll(problem: CoxProblem, ties: str, beta: np.ndarray) -> float:
@@ -205,7 +219,8 @@ def _efron_sums(X: np.ndarray, beta: np.ndarray, index: RiskSetIndex) -> dict:
     a = ix.over_groups(ix.per_group(inv))
     a[ev] -= ix.per_group(frac * inv)[grp]
     loglik = eta[ev].sum() - (np.log(den) + shift).sum()
-    return {"r": r, "xbar": xbar, "xbar_inv": xbar_inv, "a": a, "loglik": float(loglik)}
+    return {"r": r, "xbar": xbar, "xbar_inv": xbar_inv, "a": a, "loglik": float(loglik),
+            "s0": s0, "shift": shift}
 
 
 def _score_info(X: np.ndarray, index: RiskSetIndex, s: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -45,13 +45,13 @@ def _fit(model: str, data: SurvivalData | RecurrentData, covariates: Sequence[st
         from pysurvbridge.classical.r_engine import fit_r
 
         res = fit_r(problem, ties)
-        beta, concordance, r_call = res.beta, res.concordance, res.r_call
+        beta, concordance, r_call, baseline = res.beta, res.concordance, res.r_call, None
     else:
         res = fit_newton(problem, ties)
         beta, concordance = res.beta, None  # computed when first asked for
-        r_call = _r_call_text(problem, ties)
+        r_call, baseline = _r_call_text(problem, ties), res.baseline
     return _result(problem, used, ties, beta, res.var, res.robust_var, res.loglik,
-                   res.loglik_null, res.iterations, concordance, r_call)
+                   res.loglik_null, res.iterations, concordance, r_call, baseline)
 
 
 def _r_call_text(problem: CoxProblem, ties: str) -> str:
@@ -64,10 +64,11 @@ def _r_call_text(problem: CoxProblem, ties: str) -> str:
 
 
 def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, loglik,
-            loglik_null, iterations, concordance, r_call) -> ClassicalFit:
+            loglik_null, iterations, concordance, r_call, baseline=None) -> ClassicalFit:
     names = list(problem.covariates)
     eta = problem.X @ beta
-    baseline = breslow_baseline(eta, problem.stop, problem.event, problem.start, problem.strata)
+    if baseline is None:
+        baseline = breslow_baseline(eta, problem.stop, problem.event, problem.start, problem.strata)
     return ClassicalFit(
         model=problem.model, label=MODEL_LABELS[problem.model], engine=engine, ties=ties,
         coef=pd.Series(beta, index=names, name="coef"),

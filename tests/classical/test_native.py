@@ -40,3 +40,19 @@ def test_closed_form_derivatives_equal_autograd(ties, with_start, with_strata):
     np.testing.assert_allclose(info, auto_hess, atol=1e-10)
     resid = score_residuals(X, beta, stop, event, start, strata, ties)
     np.testing.assert_allclose(resid.sum(axis=0), score, atol=1e-10)
+
+
+def test_baseline_from_newton_pass_equals_breslow_baseline():
+    from pysurvbridge.classical import fit_pwp
+    from pysurvbridge.classical.design import build_problem
+    from pysurvbridge.classical.native import breslow_baseline
+    from pysurvbridge.data import RecurrentData, load_bladder2
+
+    rec = RecurrentData.from_frame(load_bladder2(), id="id", start="start", stop="stop",
+                                   event="event", covariates=["rx", "number", "size"])
+    fit = fit_pwp(rec, engine="native")
+    pr = build_problem("pwp-total", rec)
+    direct = breslow_baseline(pr.X @ fit.coef.to_numpy(), pr.stop, pr.event, pr.start, pr.strata)
+    np.testing.assert_allclose(fit.baseline["cumhaz"], direct["cumhaz"], rtol=1e-12)
+    np.testing.assert_array_equal(fit.baseline["time"], direct["time"])
+    np.testing.assert_array_equal(fit.baseline["stratum"], direct["stratum"])
