@@ -242,9 +242,10 @@ def main() -> None:
 
 def cox_table(args) -> None:
     print("### Cox, 10 covariates, Efron (coefficient difference against the native engine)\n")
-    print("native and r_bridge compute naive and robust SE, concordance and the baseline; "
-          "r_inside is the coxph call alone, r_inside_cluster adds + cluster(id); lifelines and "
-          "statsmodels compute naive SE only.\n")
+    print("native computes naive and robust SE and the Breslow baseline (its concordance is "
+          "computed on first access); r_bridge is the whole fit_cox(engine='r'): coxph with "
+          "cluster(id) plus conversions; r_inside is the coxph call alone, r_inside_cluster adds "
+          "+ cluster(id); lifelines and statsmodels compute naive SE only.\n")
     peers = ["native", "r_inside", "r_inside_cluster", "r_bridge", "lifelines", "statsmodels"]
     print("| rows | " + " | ".join(peers) + " | fastest peer / native | max coef diff (R, lifelines, statsmodels) |")
     print("|---" * (len(peers) + 3) + "|")
