@@ -101,8 +101,8 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
 
 def _baseline_table(index: "RiskSetIndex", sums: dict, stop: np.ndarray,
                     strata: np.ndarray | None) -> pd.DataFrame:
-    """Breslow baseline from the last Newton pass (same table as :func:`breslow_baseline`)."""
-    first = index.ev[index.group_start]
+    """Breslow table: stratum, time, hazard d / S0, cumhaz (per stratum) from risk-set sums."""
+    first = index.first_row
     hazard = index.d / (sums["s0"] * np.exp(sums["shift"]))
     table = pd.DataFrame({"stratum": None if strata is None else strata[first],
                           "time": stop[first], "hazard": hazard})
@@ -159,6 +159,8 @@ class RiskSetIndex:
             rank = np.empty(len(self.ev), dtype=np.int64)
             rank[order] = np.arange(len(self.ev)) - self.group_start[self.grp[order]]
         self.frac = rank / self.d[self.grp] if ties == "efron" else np.zeros(len(self.ev))
+        self.first_row = np.empty(G, dtype=np.int64)  # first event row of each group
+        self.first_row[self.grp[::-1]] = self.ev[::-1]
         end = (self.group_keys // width + 1) * width
         self.slices = []
         for key in (stop_key, start_key) if start is not None else (stop_key,):
@@ -273,12 +275,7 @@ def breslow_baseline(eta: np.ndarray, stop: np.ndarray, event: np.ndarray,
     """
     index = RiskSetIndex(stop, event, start, strata, "breslow")
     shift = eta.max()
-    s0 = index.at_risk_sums(np.exp(eta - shift)) * np.exp(shift)
-    first = np.zeros(len(index.d), dtype=np.int64)
-    first[index.grp[::-1]] = index.ev[::-1]
-    stratum = None if strata is None else np.asarray(strata)[first]
+    sums = {"s0": index.at_risk_sums(np.exp(eta - shift)), "shift": shift}
     with np.errstate(divide="ignore"):  # s0 underflows only for diverged (infinite) fits
-        hazard = index.d / s0
-    table = pd.DataFrame({"stratum": stratum, "time": np.asarray(stop)[first], "hazard": hazard})
-    table["cumhaz"] = table.groupby("stratum", dropna=False)["hazard"].cumsum()
-    return table
+        return _baseline_table(index, sums, np.asarray(stop),
+                               None if strata is None else np.asarray(strata))
