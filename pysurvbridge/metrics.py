@@ -7,7 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["concordance_counting", "prefix_rank_counts"]
+from pysurvbridge.errors import InvalidParameterError
+
+__all__ = ["concordance_counting", "concordance_harrell", "concordance_uno", "CensoringKaplanMeier",
+           "prefix_rank_counts"]
 
 
 def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray,
@@ -65,6 +68,39 @@ def _at_least(values: np.ndarray, risk: np.ndarray, thresholds: np.ndarray, quer
     return less, equal, prefix
 
 
+def _event_pair_counts(risk, stop, event, start=None, strata=None):
+    """Per event row: comparable rows with lower risk, equal risk, and in all (see
+    :func:`concordance_counting` for which rows are comparable). Returns (rows, less, equal, total)."""
+    risk = np.asarray(risk, dtype=np.float64)
+    stop = np.asarray(stop, dtype=np.float64)
+    event = np.asarray(event)
+    has_start = start is not None
+    start = np.full(len(stop), -np.inf) if start is None else np.asarray(start, dtype=np.float64)
+    codes = np.zeros(len(stop), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
+    rows_out, less_out, equal_out, total_out = [], [], [], []
+    for s in np.unique(codes):
+        idx = np.flatnonzero(codes == s)
+        r, t0, t1, e = risk[idx], start[idx], stop[idx], event[idx] == 1
+        if not e.any():
+            continue
+        t, q = t1[e], r[e]
+        # at risk at t: stop >= t minus start >= t; then drop rows with an event at t
+        a_less, a_eq, a_all = _at_least(t1, r, t, q)
+        if has_start:
+            b_less, b_eq, b_all = _at_least(t0, r, t, q)
+        else:  # nobody enters late
+            b_less = b_eq = b_all = 0
+        c_less, c_eq, c_all = _tied_events(t, q)
+        rows_out.append(idx[e])
+        less_out.append(a_less - b_less - c_less)
+        equal_out.append(a_eq - b_eq - c_eq)
+        total_out.append(a_all - b_all - c_all)
+    if not rows_out:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    return tuple(np.concatenate(x) for x in (rows_out, less_out, equal_out, total_out))
+
+
 def concordance_counting(
     risk: np.ndarray,
     stop: np.ndarray,
@@ -80,35 +116,12 @@ def concordance_counting(
     the event time are not compared. Returns (C, counts) with counts concordant, discordant,
     tied_risk. Higher ``risk`` means earlier events. O(n log^2 n) time.
     """
-    risk = np.asarray(risk, dtype=np.float64)
-    stop = np.asarray(stop, dtype=np.float64)
-    event = np.asarray(event)
-    has_start = start is not None
-    start = np.full(len(stop), -np.inf) if start is None else np.asarray(start, dtype=np.float64)
-    codes = np.zeros(len(stop), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
-    conc = disc = tied = 0.0
-    for s in np.unique(codes):
-        rows = codes == s
-        r, t0, t1, e = risk[rows], start[rows], stop[rows], event[rows] == 1
-        if not e.any():
-            continue
-        t, q = t1[e], r[e]
-        # at risk at t: stop >= t minus start >= t; then drop rows with an event at t
-        a_less, a_eq, a_all = _at_least(t1, r, t, q)
-        if has_start:
-            b_less, b_eq, b_all = _at_least(t0, r, t, q)
-        else:  # nobody enters late
-            b_less = b_eq = b_all = 0
-        c_less, c_eq, c_all = _tied_events(t, q)
-        less = a_less - b_less - c_less
-        equal = a_eq - b_eq - c_eq
-        greater = (a_all - b_all - c_all) - less - equal
-        conc += less.sum()
-        disc += greater.sum()
-        tied += equal.sum()
-    total = conc + disc + tied
-    c = (conc + tied / 2) / total if total else float("nan")
-    return float(c), {"concordant": float(conc), "discordant": float(disc), "tied_risk": float(tied)}
+    _, less, equal, total = _event_pair_counts(risk, stop, event, start, strata)
+    conc, tied = float(less.sum()), float(equal.sum())
+    disc = float(total.sum()) - conc - tied
+    n = conc + disc + tied
+    c = (conc + tied / 2) / n if n else float("nan")
+    return float(c), {"concordant": conc, "discordant": disc, "tied_risk": tied}
 
 
 def _tied_events(t: np.ndarray, q: np.ndarray):
@@ -123,3 +136,101 @@ def _tied_events(t: np.ndarray, q: np.ndarray):
     lt = np.searchsorted(keys, base + q_rank, side="left")
     le = np.searchsorted(keys, base + q_rank, side="right")
     return lt - lo, le - lt, hi - lo
+
+
+# ---------------------------------------------------------------- right-censored C-indices
+
+
+def _as_array(x, name: str, dtype=np.float64) -> np.ndarray:
+    """numpy view of an array-like or torch tensor (moved to the CPU), 1-D, finite."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x, dtype=dtype)
+    if arr.ndim != 1:
+        raise InvalidParameterError(f"{name} must be 1-D, but has shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InvalidParameterError(f"{name} has missing or infinite values at positions "
+                                    f"{np.flatnonzero(bad)[:5].tolist()}")
+    return arr
+
+
+def _survival_arrays(time, event, what: str = "") -> tuple[np.ndarray, np.ndarray]:
+    t = _as_array(time, f"{what}time")
+    e = _as_array(event, f"{what}event")
+    if len(t) != len(e):
+        raise InvalidParameterError(f"{what}time and {what}event differ in length: {len(t)} and {len(e)}")
+    if (t < 0).any():
+        raise InvalidParameterError(f"{what}time has negative values at positions "
+                                    f"{np.flatnonzero(t < 0)[:5].tolist()}")
+    if not np.isin(e, (0, 1)).all():
+        raise InvalidParameterError(f"{what}event must be 0/1, found {sorted(set(e[~np.isin(e, (0, 1))]))[:5]}")
+    return t, e.astype(np.int64)
+
+
+class CensoringKaplanMeier:
+    """Kaplan-Meier estimate G of the censoring distribution (the "reverse" KM).
+
+    At a time with both events and censorings the events leave the risk set first, so the
+    censoring hazard is n_censored / (n_at_risk - n_events): scikit-survival's and prodlim's
+    convention. ``G(t)`` is right-continuous; ``G(t, left=True)`` is the left limit G(t-).
+    """
+
+    def __init__(self, time, event) -> None:
+        t, e = _survival_arrays(time, event, "train_")
+        self.times, inverse = np.unique(t, return_inverse=True)
+        n_events = np.bincount(inverse, weights=e, minlength=len(self.times))
+        n_total = np.bincount(inverse, minlength=len(self.times))
+        n_censored = n_total - n_events
+        at_risk = len(t) - (np.cumsum(n_total) - n_total)
+        denominator = at_risk - n_events
+        hazard = np.divide(n_censored, denominator, out=np.zeros(len(self.times)),
+                           where=denominator > 0)
+        self.values = np.cumprod(1.0 - hazard)
+
+    def __call__(self, t, left: bool = False) -> np.ndarray:
+        idx = np.searchsorted(self.times, np.asarray(t, dtype=np.float64),
+                              side="left" if left else "right")
+        return np.concatenate([[1.0], self.values])[idx]
+
+
+def concordance_harrell(risk, time, event, *, return_pairs: bool = False):
+    """Harrell's C: higher ``risk`` should mean an earlier event.
+
+    A pair (i, j) is comparable when i has an event and T_i < T_j, or T_i = T_j with j
+    censored (survival::concordance and scikit-survival agree on this); ties in risk count 1/2.
+    Returns C, or (C, number of comparable pairs) with ``return_pairs=True``. O(n log^2 n).
+    """
+    r = _as_array(risk, "risk")
+    t, e = _survival_arrays(time, event)
+    if len(r) != len(t):
+        raise InvalidParameterError(f"risk has {len(r)} values but time has {len(t)}")
+    c, counts = concordance_counting(r, t, e)
+    pairs = int(counts["concordant"] + counts["discordant"] + counts["tied_risk"])
+    return (c, pairs) if return_pairs else c
+
+
+def concordance_uno(risk, time, event, *, train_time, train_event, tau: float | None = None,
+                    return_pairs: bool = False):
+    """Uno's C: Harrell's comparable pairs weighted by 1 / G(T_i)^2, only T_i < ``tau``.
+
+    G is the censoring Kaplan-Meier of the training data (:class:`CensoringKaplanMeier`,
+    right-continuous at T_i), as ``sksurv.metrics.concordance_index_ipcw``; Uno et al. (2011).
+    """
+    r = _as_array(risk, "risk")
+    t, e = _survival_arrays(time, event)
+    if len(r) != len(t):
+        raise InvalidParameterError(f"risk has {len(r)} values but time has {len(t)}")
+    G = CensoringKaplanMeier(train_time, train_event)
+    rows, less, equal, total = _event_pair_counts(r, t, e)
+    use = t[rows] < (np.inf if tau is None else tau)
+    g = G(t[rows])
+    if (g[use] <= 0).any():
+        raise InvalidParameterError(
+            "the censoring distribution is 0 at some test event times before tau; choose a "
+            "smaller tau"
+        )
+    w = np.where(use, 1.0 / np.where(g > 0, g, 1.0) ** 2, 0.0)
+    denominator = (w * total).sum()
+    c = float((w * (less + 0.5 * equal)).sum() / denominator) if denominator else float("nan")
+    return (c, int(total[use].sum())) if return_pairs else c
