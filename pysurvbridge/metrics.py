@@ -10,6 +10,7 @@ import pandas as pd
 from pysurvbridge.errors import InvalidParameterError
 
 __all__ = ["concordance_counting", "concordance_harrell", "concordance_uno", "CensoringKaplanMeier",
+           "brier_score", "integrated_brier_score",
            "prefix_rank_counts"]
 
 
@@ -234,3 +235,63 @@ def concordance_uno(risk, time, event, *, train_time, train_event, tau: float | 
     denominator = (w * total).sum()
     c = float((w * (less + 0.5 * equal)).sum() / denominator) if denominator else float("nan")
     return (c, int(total[use].sum())) if return_pairs else c
+
+
+# ---------------------------------------------------------------- Brier score (Graf et al. 1999)
+
+
+def _survival_matrix(survival, n: int, m: int) -> np.ndarray:
+    if hasattr(survival, "detach"):
+        survival = survival.detach().cpu().numpy()
+    S = np.asarray(survival, dtype=np.float64)
+    if S.shape != (n, m):
+        raise InvalidParameterError(f"survival must have shape (n subjects, len(times)) = {(n, m)}, "
+                                    f"but has {S.shape}")
+    if not np.isfinite(S).all() or (S < 0).any() or (S > 1).any():
+        raise InvalidParameterError("survival must hold probabilities in [0, 1] (no NaN)")
+    return S
+
+
+def brier_score(survival, times, time, event, *, train_time=None, train_event=None,
+                censoring_weight_at: str = "t") -> np.ndarray:
+    """IPCW Brier score at each of ``times`` (Graf et al. 1999). Returns an array (len(times),).
+
+    BS(t) = mean_i [ 1{T_i <= t, event_i} S_i(t)^2 / G(T_i) + 1{T_i > t} (1 - S_i(t))^2 / G(t) ]
+
+    ``survival`` (n, len(times)) holds the predicted S_i(t). G is the censoring Kaplan-Meier of
+    ``train_time``/``train_event`` (scikit-survival's convention) or, when they are None, of the
+    test data itself (ipred::sbrier's). ``censoring_weight_at="t-"`` weights cases by the left
+    limit G(T_i-) (pec and riskRegression) instead of G(T_i). A zero weight denominator is an
+    error (scikit-survival silently drops those terms).
+    """
+    if censoring_weight_at not in ("t", "t-"):
+        raise InvalidParameterError(f"censoring_weight_at must be 't' or 't-', but was {censoring_weight_at!r}")
+    t, e = _survival_arrays(time, event)
+    grid = _as_array(times, "times")
+    S = _survival_matrix(survival, len(t), len(grid))
+    if train_time is None:
+        G = CensoringKaplanMeier(t, e)
+    else:
+        G = CensoringKaplanMeier(train_time, train_event)
+    g_case = G(t, left=censoring_weight_at == "t-")
+    g_t = G(grid)
+    case = (t[:, None] <= grid[None, :]) & (e[:, None] == 1)
+    control = t[:, None] > grid[None, :]
+    if (case & (g_case[:, None] <= 0)).any() or (control.any(axis=0) & (g_t <= 0)).any():
+        raise InvalidParameterError(
+            "the censoring distribution is 0 where a weight is needed (times beyond the last "
+            "censoring time of the data G is estimated from); use earlier times"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(case, S**2 / g_case[:, None], 0.0) + \
+            np.where(control, (1.0 - S) ** 2 / g_t[None, :], 0.0)
+    return terms.mean(axis=0)
+
+
+def integrated_brier_score(survival, times, time, event, **kwargs) -> float:
+    """Brier score integrated over ``times`` by the trapezoid rule, divided by their span."""
+    grid = _as_array(times, "times")
+    if len(grid) < 2 or np.any(np.diff(grid) <= 0):
+        raise InvalidParameterError("times must hold at least two increasing values")
+    bs = brier_score(survival, grid, time, event, **kwargs)
+    return float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))

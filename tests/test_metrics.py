@@ -169,3 +169,56 @@ def test_accepts_torch_tensors():
     r, t, e = tied_data(6, 300)
     assert concordance_harrell(torch.tensor(r), torch.tensor(t), torch.tensor(e)) == \
         pytest.approx(concordance_harrell(r, t, e), abs=0)
+
+
+from pysurvbridge.metrics import brier_score, integrated_brier_score  # noqa: E402
+
+
+def brier_case():
+    rng = np.random.default_rng(0)
+    tt, te = np.round(rng.exponential(5, 2000)), rng.binomial(1, 0.6, 2000)
+    t, e = np.round(rng.exponential(5, 800)), rng.binomial(1, 0.6, 800)
+    keep = t < tt.max()
+    t, e = t[keep], e[keep]
+    times = np.array([1.0, 2.0, 4.0, 7.0, 10.0])
+    S = np.exp(-np.outer(rng.uniform(0.05, 0.4, len(t)), times))
+    return S, times, t, e, tt, te
+
+
+def test_brier_and_ibs_equal_scikit_survival():
+    from sksurv.metrics import brier_score as sk_brier
+    from sksurv.metrics import integrated_brier_score as sk_ibs
+    from sksurv.util import Surv
+
+    S, times, t, e, tt, te = brier_case()
+    ytr, yte = Surv.from_arrays(te.astype(bool), tt), Surv.from_arrays(e.astype(bool), t)
+    np.testing.assert_allclose(brier_score(S, times, t, e, train_time=tt, train_event=te),
+                               sk_brier(ytr, yte, S, times)[1], atol=1e-12)
+    assert integrated_brier_score(S, times, t, e, train_time=tt, train_event=te) == \
+        pytest.approx(sk_ibs(ytr, yte, S, times), abs=1e-12)
+
+
+def test_brier_by_hand_with_both_weight_conventions():
+    """Test = training data: times 1, 2, 2, 3; events 1, 0, 1, 0; G(1) = 1, G(2) = 1/2,
+    G(2-) = 1. At t = 2 with S = 0.5 for everyone: cases are the events at 1 and 2, the control
+    the subject at 3 (G(2) = 1/2).
+    G(T_i):  (0.25/1 + 0.25/(1/2) + 0.25/(1/2)) / 4 = 1.25 / 4
+    G(T_i-): (0.25/1 + 0.25/1 + 0.25/(1/2)) / 4 = 1.0 / 4"""
+    t, e = np.array([1.0, 2.0, 2.0, 3.0]), np.array([1, 0, 1, 0])
+    S = np.full((4, 1), 0.5)
+    assert brier_score(S, [2.0], t, e)[0] == pytest.approx(1.25 / 4)
+    assert brier_score(S, [2.0], t, e, censoring_weight_at="t-")[0] == pytest.approx(1.0 / 4)
+
+
+def test_brier_refuses_undefined_weights_and_bad_input():
+    t, e = np.array([1.0, 2.0, 3.0]), np.array([1, 1, 0])
+    with pytest.raises(InvalidParameterError, match="censoring distribution is 0"):
+        brier_score(np.full((3, 1), 0.5), [2.5], t, e, train_time=[1.0, 2.0], train_event=[0, 0])
+    with pytest.raises(InvalidParameterError, match=r"shape \(n subjects, len\(times\)\)"):
+        brier_score(np.full((3, 2), 0.5), [1.0], t, e)
+    with pytest.raises(InvalidParameterError, match="probabilities in"):
+        brier_score(np.full((3, 1), 1.5), [1.0], t, e)
+    with pytest.raises(InvalidParameterError, match="censoring_weight_at must be"):
+        brier_score(np.full((3, 1), 0.5), [1.0], t, e, censoring_weight_at="t+")
+    with pytest.raises(InvalidParameterError, match="at least two increasing"):
+        integrated_brier_score(np.full((3, 1), 0.5), [1.0], t, e)
