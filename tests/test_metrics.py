@@ -222,3 +222,29 @@ def test_brier_refuses_undefined_weights_and_bad_input():
         brier_score(np.full((3, 1), 0.5), [1.0], t, e, censoring_weight_at="t+")
     with pytest.raises(InvalidParameterError, match="at least two increasing"):
         integrated_brier_score(np.full((3, 1), 0.5), [1.0], t, e)
+
+
+@pytest.mark.r
+def test_brier_t_minus_equals_pec(r_session):
+    """pec::pec(list(m = S), Surv(time, status) ~ 1, data, times, exact = FALSE,
+    cens.model = "marginal", reference = FALSE)$AppErr$m (pec prepends time 0, hence the
+    column of ones): the censoring KM of the same data, cases weighted by G(T_i-)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    n = 300
+    t, e = np.round(rng.exponential(5, n)) + 1, rng.binomial(1, 0.6, n)
+    times = np.array([2.0, 4.0, 7.0, 10.0])
+    S = np.exp(-np.outer(rng.uniform(0.05, 0.4, n), times))
+    if not r_session.has_r_package("pec"):
+        pytest.skip("R package pec is not installed")
+    f = r_session.formula("Surv", ["time", "status"], [], namespace="pec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pec's own start-up messages
+        res = r_session.call("pec", {"m": np.hstack([np.ones((n, 1)), S])}, formula=f,
+                             data=r_session.to_r(pd.DataFrame({"time": t, "status": e})),
+                             times=times, exact=False, reference=False, verbose=False,
+                             package="pec", **{"cens.model": "marginal"})
+    expected = np.asarray(r_session.to_numpy(res.rx2("AppErr").rx2("m")))[1:]
+    np.testing.assert_allclose(brier_score(S, times, t, e, censoring_weight_at="t-"), expected,
+                               atol=1e-10)
