@@ -31,6 +31,17 @@ def r_formula(problem: CoxProblem):
                            namespace="survival")
 
 
+def r_call_text(problem: CoxProblem, ties: str) -> str:
+    """The coxph call that fits ``problem`` in R, as text (the same for both engines)."""
+    lhs = "start, stop, event" if problem.start is not None else "stop, event"
+    terms = [c if c.replace(".", "_").isidentifier() else f"`{c}`" for c in problem.covariates]
+    if problem.strata is not None:
+        terms.append("strata(enum)")
+    terms.append("cluster(id)")
+    data = problem.model.replace("-", "_")
+    return f'coxph(Surv({lhs}) ~ {" + ".join(terms)}, data = {data}, ties = "{ties}")'
+
+
 def require_r() -> None:
     rbridge.start()
     if not rbridge.has_r_package("survival"):
@@ -56,7 +67,6 @@ def fit_r(problem: CoxProblem, ties: str) -> RResult:
     def matrix(name: str) -> np.ndarray:
         return np.asarray(rbridge.to_numpy(rbridge.call("as.vector", fit.rx2(name), package="base"))).reshape(p, p)
 
-    deparsed = "".join(str(x) for x in rbridge.call("deparse", formula, package="base"))
     conc = rbridge.to_numpy(fit.rx2("concordance"))
     names = [str(x) for x in fit.rx2("concordance").names]
     loglik = rbridge.to_numpy(fit.rx2("loglik"))
@@ -68,5 +78,5 @@ def fit_r(problem: CoxProblem, ties: str) -> RResult:
         loglik_null=float(loglik[0]),
         iterations=int(rbridge.to_numpy(fit.rx2("iter"))[0]),
         concordance=float(conc[names.index("concordance")]),
-        r_call=f'coxph({deparsed}, data = {problem.model.replace("-", "_")}, ties = "{ties}")',
+        r_call=r_call_text(problem, ties),
     )

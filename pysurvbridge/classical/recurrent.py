@@ -15,6 +15,7 @@ import pandas as pd
 from pysurvbridge import rbridge
 from pysurvbridge.classical.design import MODEL_LABELS, CoxProblem, build_problem
 from pysurvbridge.classical.native import breslow_baseline, fit_newton
+from pysurvbridge.classical.r_engine import fit_r, r_call_text
 from pysurvbridge.classical.results import ClassicalFit
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
@@ -42,25 +43,14 @@ def _fit(model: str, data: SurvivalData | RecurrentData, covariates: Sequence[st
     used = resolve_engine(engine)
     problem = build_problem(model, data, covariates, max_events=max_events)
     if used == "r":
-        from pysurvbridge.classical.r_engine import fit_r
-
         res = fit_r(problem, ties)
         beta, concordance, r_call, baseline = res.beta, res.concordance, res.r_call, None
     else:
         res = fit_newton(problem, ties)
         beta, concordance = res.beta, None  # computed when first asked for
-        r_call, baseline = _r_call_text(problem, ties), res.baseline
+        r_call, baseline = r_call_text(problem, ties), res.baseline
     return _result(problem, used, ties, beta, res.var, res.robust_var, res.loglik,
                    res.loglik_null, res.iterations, concordance, r_call, baseline)
-
-
-def _r_call_text(problem: CoxProblem, ties: str) -> str:
-    lhs = "start, stop, event" if problem.start is not None else "stop, event"
-    terms = [c if c.isidentifier() else f"`{c}`" for c in problem.covariates]
-    if problem.strata is not None:
-        terms.append("strata(enum)")
-    terms.append("cluster(id)")
-    return f'coxph(Surv({lhs}) ~ {" + ".join(terms)}, data = {problem.model.replace("-", "_")}, ties = "{ties}")'
 
 
 def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, loglik,

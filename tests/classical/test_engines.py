@@ -13,7 +13,6 @@ way a user of R would type them, independent of our layouts:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
