@@ -1,7 +1,8 @@
-"""Metrics that know nothing about which model made a prediction.
+"""Concordance: coxph's (start, stop] version, Harrell's C and Uno's C on one pair counter.
 
-Concordance (coxph's (start, stop] version, Harrell, Uno) on one O(n log^2 n) pair counter,
-the censoring Kaplan-Meier, and the IPCW Brier score with the conventions peers differ on.
+The counter answers "how many comparable rows have lower / equal risk" for every event row in
+O(n log^2 n) time and O(n) memory per level (a merge-sort tree in numpy), so no n x n matrix
+is ever built.
 """
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ import numpy as np
 import pandas as pd
 
 from pysurvbridge.errors import InvalidParameterError
-
-__all__ = ["concordance_counting", "concordance_harrell", "concordance_uno", "CensoringKaplanMeier",
-           "brier_score", "integrated_brier_score",
-           "prefix_rank_counts"]
+from pysurvbridge.metrics._inputs import as_vector, same_length, survival_arrays
+from pysurvbridge.metrics.censoring import CensoringKaplanMeier
 
 
 def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray,
@@ -139,160 +138,43 @@ def _tied_events(t: np.ndarray, q: np.ndarray):
     le = np.searchsorted(keys, base + q_rank, side="right")
     return lt - lo, le - lt, hi - lo
 
-
-# ---------------------------------------------------------------- right-censored C-indices
-
-
-def _as_array(x, name: str, dtype=np.float64) -> np.ndarray:
-    """numpy view of an array-like or torch tensor (moved to the CPU), 1-D, finite."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=dtype)
-    if arr.ndim != 1:
-        raise InvalidParameterError(f"{name} must be 1-D, but has shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise InvalidParameterError(f"{name} has missing or infinite values at positions "
-                                    f"{np.flatnonzero(bad)[:5].tolist()}")
-    return arr
-
-
-def _survival_arrays(time, event, what: str = "") -> tuple[np.ndarray, np.ndarray]:
-    t = _as_array(time, f"{what}time")
-    e = _as_array(event, f"{what}event")
-    if len(t) != len(e):
-        raise InvalidParameterError(f"{what}time and {what}event differ in length: {len(t)} and {len(e)}")
-    if (t < 0).any():
-        raise InvalidParameterError(f"{what}time has negative values at positions "
-                                    f"{np.flatnonzero(t < 0)[:5].tolist()}")
-    if not np.isin(e, (0, 1)).all():
-        raise InvalidParameterError(f"{what}event must be 0/1, found {sorted(set(e[~np.isin(e, (0, 1))]))[:5]}")
-    return t, e.astype(np.int64)
-
-
-class CensoringKaplanMeier:
-    """Kaplan-Meier estimate G of the censoring distribution (the "reverse" KM).
-
-    At a time with both events and censorings the events leave the risk set first, so the
-    censoring hazard is n_censored / (n_at_risk - n_events): scikit-survival's and prodlim's
-    convention. ``G(t)`` is right-continuous; ``G(t, left=True)`` is the left limit G(t-).
-    """
-
-    def __init__(self, time, event) -> None:
-        t, e = _survival_arrays(time, event, "train_")
-        self.times, inverse = np.unique(t, return_inverse=True)
-        n_events = np.bincount(inverse, weights=e, minlength=len(self.times))
-        n_total = np.bincount(inverse, minlength=len(self.times))
-        n_censored = n_total - n_events
-        at_risk = len(t) - (np.cumsum(n_total) - n_total)
-        denominator = at_risk - n_events
-        hazard = np.divide(n_censored, denominator, out=np.zeros(len(self.times)),
-                           where=denominator > 0)
-        self.values = np.cumprod(1.0 - hazard)
-
-    def __call__(self, t, left: bool = False) -> np.ndarray:
-        idx = np.searchsorted(self.times, np.asarray(t, dtype=np.float64),
-                              side="left" if left else "right")
-        return np.concatenate([[1.0], self.values])[idx]
-
-
-def concordance_harrell(risk, time, event, *, return_pairs: bool = False):
+def concordance_harrell(risk, time, event, *, return_pairs: bool = False) -> float | tuple[float, int]:
     """Harrell's C: higher ``risk`` should mean an earlier event.
 
     A pair (i, j) is comparable when i has an event and T_i < T_j, or T_i = T_j with j
     censored (survival::concordance and scikit-survival agree on this); ties in risk count 1/2.
-    Returns C, or (C, number of comparable pairs) with ``return_pairs=True``. O(n log^2 n).
+    ``risk``, ``time``, ``event``: (n,) arrays or tensors. Returns C, or (C, number of
+    comparable pairs) with ``return_pairs=True``. O(n log^2 n) time, O(n) memory.
     """
-    r = _as_array(risk, "risk")
-    t, e = _survival_arrays(time, event)
-    if len(r) != len(t):
-        raise InvalidParameterError(f"risk has {len(r)} values but time has {len(t)}")
+    t, e = survival_arrays(time, event, need_events=True)
+    r = as_vector(risk, "risk")
+    same_length("risk", r, len(t))
     c, counts = concordance_counting(r, t, e)
     pairs = int(counts["concordant"] + counts["discordant"] + counts["tied_risk"])
     return (c, pairs) if return_pairs else c
 
 
 def concordance_uno(risk, time, event, *, train_time, train_event, tau: float | None = None,
-                    return_pairs: bool = False):
+                    return_pairs: bool = False) -> float | tuple[float, int]:
     """Uno's C: Harrell's comparable pairs weighted by 1 / G(T_i)^2, only T_i < ``tau``.
 
     G is the censoring Kaplan-Meier of the training data (:class:`CensoringKaplanMeier`,
     right-continuous at T_i), as ``sksurv.metrics.concordance_index_ipcw``; Uno et al. (2011).
+    With ``return_pairs=True`` also the number of comparable pairs with T_i < tau.
     """
-    r = _as_array(risk, "risk")
-    t, e = _survival_arrays(time, event)
-    if len(r) != len(t):
-        raise InvalidParameterError(f"risk has {len(r)} values but time has {len(t)}")
+    t, e = survival_arrays(time, event, need_events=True)
+    r = as_vector(risk, "risk")
+    same_length("risk", r, len(t))
     G = CensoringKaplanMeier(train_time, train_event)
     rows, less, equal, total = _event_pair_counts(r, t, e)
-    use = t[rows] < (np.inf if tau is None else tau)
+    limit = np.inf if tau is None else float(tau)
+    use = t[rows] < limit
     g = G(t[rows])
     if (g[use] <= 0).any():
         raise InvalidParameterError(
-            "the censoring distribution is 0 at some test event times before tau; choose a "
-            "smaller tau"
-        )
+            f"the censoring distribution G of the training data is 0 from t = {G.zero_from:g}, "
+            f"before tau; choose tau <= {G.zero_from:g}")
     w = np.where(use, 1.0 / np.where(g > 0, g, 1.0) ** 2, 0.0)
     denominator = (w * total).sum()
     c = float((w * (less + 0.5 * equal)).sum() / denominator) if denominator else float("nan")
     return (c, int(total[use].sum())) if return_pairs else c
-
-
-# ---------------------------------------------------------------- Brier score (Graf et al. 1999)
-
-
-def _survival_matrix(survival, n: int, m: int) -> np.ndarray:
-    if hasattr(survival, "detach"):
-        survival = survival.detach().cpu().numpy()
-    S = np.asarray(survival, dtype=np.float64)
-    if S.shape != (n, m):
-        raise InvalidParameterError(f"survival must have shape (n subjects, len(times)) = {(n, m)}, "
-                                    f"but has {S.shape}")
-    if not np.isfinite(S).all() or (S < 0).any() or (S > 1).any():
-        raise InvalidParameterError("survival must hold probabilities in [0, 1] (no NaN)")
-    return S
-
-
-def brier_score(survival, times, time, event, *, train_time=None, train_event=None,
-                censoring_weight_at: str = "t") -> np.ndarray:
-    """IPCW Brier score at each of ``times`` (Graf et al. 1999). Returns an array (len(times),).
-
-    BS(t) = mean_i [ 1{T_i <= t, event_i} S_i(t)^2 / G(T_i) + 1{T_i > t} (1 - S_i(t))^2 / G(t) ]
-
-    ``survival`` (n, len(times)) holds the predicted S_i(t). G is the censoring Kaplan-Meier of
-    ``train_time``/``train_event`` (scikit-survival's convention) or, when they are None, of the
-    test data itself (ipred::sbrier's). ``censoring_weight_at="t-"`` weights cases by the left
-    limit G(T_i-) (pec and riskRegression) instead of G(T_i). A zero weight denominator is an
-    error (scikit-survival silently drops those terms).
-    """
-    if censoring_weight_at not in ("t", "t-"):
-        raise InvalidParameterError(f"censoring_weight_at must be 't' or 't-', but was {censoring_weight_at!r}")
-    t, e = _survival_arrays(time, event)
-    grid = _as_array(times, "times")
-    S = _survival_matrix(survival, len(t), len(grid))
-    if train_time is None:
-        G = CensoringKaplanMeier(t, e)
-    else:
-        G = CensoringKaplanMeier(train_time, train_event)
-    g_case = G(t, left=censoring_weight_at == "t-")
-    g_t = G(grid)
-    case = (t[:, None] <= grid[None, :]) & (e[:, None] == 1)
-    control = t[:, None] > grid[None, :]
-    if (case & (g_case[:, None] <= 0)).any() or (control.any(axis=0) & (g_t <= 0)).any():
-        raise InvalidParameterError(
-            "the censoring distribution is 0 where a weight is needed (times beyond the last "
-            "censoring time of the data G is estimated from); use earlier times"
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(case, S**2 / g_case[:, None], 0.0) + \
-            np.where(control, (1.0 - S) ** 2 / g_t[None, :], 0.0)
-    return terms.mean(axis=0)
-
-
-def integrated_brier_score(survival, times, time, event, **kwargs) -> float:
-    """Brier score integrated over ``times`` by the trapezoid rule, divided by their span."""
-    grid = _as_array(times, "times")
-    if len(grid) < 2 or np.any(np.diff(grid) <= 0):
-        raise InvalidParameterError("times must hold at least two increasing values")
-    bs = brier_score(survival, grid, time, event, **kwargs)
-    return float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))

@@ -1,0 +1,135 @@
+"""IPCW Brier score and its integral (Graf et al. 1999), with the conventions peers differ on.
+
+The (n, len(times)) work runs in torch on the device of ``survival`` (GPU for CUDA tensors);
+the censoring Kaplan-Meier and the weights are O(n) and computed once on the CPU.
+``engine="r"`` asks R instead: riskRegression::Score (or pec) for cases weighted at G(T_i-),
+ipred::sbrier for G(T_i); both estimate G from the data being scored.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.metrics._inputs import increasing_times, survival_arrays, survival_matrix
+from pysurvbridge.metrics.censoring import CensoringKaplanMeier
+
+WeightAt = Literal["t", "t-"]
+
+
+def brier_score(survival, times, time, event, *, train_time=None, train_event=None,
+                censoring_weight_at: WeightAt = "t",
+                engine: Literal["python", "r"] = "python") -> np.ndarray:
+    """IPCW Brier score at each of ``times`` (Graf et al. 1999). Returns an array (len(times),).
+
+    BS(t) = mean_i [ 1{T_i <= t, event_i} S_i(t)^2 / G(T_i) + 1{T_i > t} (1 - S_i(t))^2 / G(t) ]
+
+    ``survival`` (n, len(times)): predicted S_i(t), rows subjects, columns the increasing
+    ``times`` (same unit as ``time``). G is the censoring Kaplan-Meier of ``train_time`` /
+    ``train_event`` (scikit-survival's convention) or, when they are None, of the scored data
+    (pec's, riskRegression's and ipred's). ``censoring_weight_at="t-"`` weights cases by the
+    left limit G(T_i-) (pec, riskRegression) instead of G(T_i) (scikit-survival, ipred).
+    Times past the scored follow-up, or where G is 0 but a weight is needed, are errors
+    naming the limit (scikit-survival silently drops such terms).
+    """
+    if censoring_weight_at not in ("t", "t-"):
+        raise InvalidParameterError(f"censoring_weight_at must be 't' or 't-', but was {censoring_weight_at!r}")
+    if engine not in ("python", "r"):
+        raise InvalidParameterError(f"engine must be 'python' or 'r', but was {engine!r}")
+    t, e = survival_arrays(time, event, need_events=True)
+    grid = increasing_times(times)
+    S = survival_matrix(survival, len(t), len(grid))
+    if grid[-1] > t.max():
+        raise InvalidParameterError(
+            f"times reach {grid[-1]:g}, beyond the follow-up of the scored data (its largest "
+            f"time is {t.max():g}); use times <= {t.max():g}")
+    from_training = train_time is not None or train_event is not None
+    if from_training and (train_time is None or train_event is None):
+        raise InvalidParameterError("give both train_time and train_event, or neither")
+    if engine == "r":
+        if from_training:
+            raise InvalidParameterError(
+                "engine='r': pec, riskRegression and ipred estimate G from the scored data; "
+                "leave train_time/train_event as None, or use engine='python'")
+        return _brier_r(S.cpu().numpy(), grid, t, e, censoring_weight_at)
+    G = CensoringKaplanMeier(train_time, train_event) if from_training else CensoringKaplanMeier(t, e)
+    g_case = G(t, left=censoring_weight_at == "t-")
+    g_t = G(grid)
+    case = (t[:, None] <= grid[None, :]) & (e[:, None] == 1)
+    control = t[:, None] > grid[None, :]
+    undefined = (case & (g_case[:, None] <= 0)).any(axis=0) | (control.any(axis=0) & (g_t <= 0))
+    if undefined.any():
+        source = "training" if from_training else "scored"
+        raise InvalidParameterError(
+            f"the censoring distribution G (Kaplan-Meier of the {source} data) is 0 from "
+            f"t = {G.zero_from:g} (its last censoring), so the weight 1/G is undefined at times "
+            f"{grid[undefined][:5].tolist()}; use times < {G.zero_from:g}")
+    return _weighted_squares(S, grid, t, e, g_case, g_t)
+
+
+def _weighted_squares(S: torch.Tensor, grid, t, e, g_case, g_t) -> np.ndarray:
+    """The mean over subjects of the IPCW terms, on S's device; (len(grid),) float64."""
+    dev = S.device
+    tt = torch.as_tensor(t, device=dev)[:, None]
+    gg = torch.as_tensor(grid, device=dev)[None, :]
+    case = (tt <= gg) & torch.as_tensor(e == 1, device=dev)[:, None]
+    control = tt > gg
+    inv_case = torch.as_tensor(np.where(g_case > 0, 1.0 / np.where(g_case > 0, g_case, 1.0), 0.0),
+                               device=dev)[:, None]
+    inv_t = torch.as_tensor(np.where(g_t > 0, 1.0 / np.where(g_t > 0, g_t, 1.0), 0.0), device=dev)[None, :]
+    terms = torch.where(case, S.square() * inv_case, 0.0) + torch.where(control, (1.0 - S).square() * inv_t, 0.0)
+    return terms.mean(dim=0).cpu().numpy()
+
+
+def integrated_brier_score(survival, times, time, event, **kwargs) -> float:
+    """Brier score integrated over ``times`` by the trapezoid rule, divided by their span.
+
+    Same arguments as :func:`brier_score`; ``times`` needs at least two values.
+    """
+    grid = increasing_times(times)
+    if len(grid) < 2:
+        raise InvalidParameterError("times must hold at least two increasing values")
+    bs = brier_score(survival, grid, time, event, **kwargs)
+    return float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))
+
+
+# ---------------------------------------------------------------- R engine
+
+
+def _brier_r(S: np.ndarray, grid: np.ndarray, t: np.ndarray, e: np.ndarray,
+             weight_at: WeightAt) -> np.ndarray:
+    """The same score computed by R: riskRegression::Score (or pec) for "t-", ipred for "t"."""
+    from pysurvbridge import rbridge
+
+    df = rbridge.to_r(pd.DataFrame({"time": t, "status": e}))
+    if weight_at == "t-":
+        if rbridge.has_r_package("riskRegression"):
+            f = rbridge.formula("Surv", ["time", "status"], [], namespace="survival")
+            res = rbridge.call("Score", {"m": 1.0 - S}, formula=f, data=df, times=grid,
+                               metrics="brier", package="riskRegression",
+                               **{"cens.model": "km", "null.model": False, "se.fit": False})
+            table = rbridge.to_pandas(res.rx2("Brier").rx2("score"))
+            return table["Brier"].to_numpy(dtype=np.float64)
+        _require(rbridge, "pec", "riskRegression or pec")
+        f = rbridge.formula("Surv", ["time", "status"], [], namespace="pec")
+        # pec prepends time 0 to `times`, hence the leading column of ones
+        res = rbridge.call("pec", {"m": np.hstack([np.ones((len(t), 1)), S])}, formula=f, data=df,
+                           times=grid, exact=False, reference=False, verbose=False, package="pec",
+                           **{"cens.model": "marginal"})
+        return np.asarray(rbridge.to_numpy(res.rx2("AppErr").rx2("m")), dtype=np.float64)[1:]
+    _require(rbridge, "ipred", "ipred")
+    surv = rbridge.call("Surv", t, e, package="survival")
+    # sbrier reads a length-2 btime as a range, so ask one time at a time
+    return np.array([float(rbridge.to_numpy(rbridge.call("sbrier", surv, S[:, j], btime=float(x),
+                                                         package="ipred"))[0])
+                     for j, x in enumerate(grid)])
+
+
+def _require(rbridge, package: str, what: str) -> None:
+    if not rbridge.has_r_package(package):
+        from pysurvbridge.errors import RUnavailableError
+
+        raise RUnavailableError(f"engine='r' needs the R package {what}: {rbridge.R_INSTALL_COMMAND}")

@@ -1,0 +1,77 @@
+"""D-calibration (Haider, Hoehn, Davis and Greiner 2020, JMLR 21(85), section 4.4).
+
+If the predicted curves are right, S_i(T_i) is Uniform(0, 1) over subjects. Each subject with
+an event adds 1 to the bin of [0, 1] holding S_i(T_i). A subject censored at c, with
+p = S_i(c), is known only to have S_i(T_i) uniform on [0, p]: the bin holding p gets
+(p - lower edge) / p and every bin below it 1 / (B p) (p = 1 spreads 1/B everywhere; p = 0
+puts 1 in the lowest bin). Pearson's chi-square of the B counts against n/B, B - 1 degrees
+of freedom, tests calibration. Bins follow SurvivalEVAL: B equal bins of [0, 1] listed from
+the top, bin k = [1 - (k+1)/B, 1 - k/B), with p = 1 in the top bin.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import chisquare
+
+from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.metrics._inputs import as_vector, same_length, survival_arrays
+
+
+@dataclass(frozen=True)
+class DCalibration:
+    """statistic (chi-square), p_value, counts (B,) from the top bin [1 - 1/B, 1] down."""
+
+    statistic: float
+    p_value: float
+    counts: np.ndarray
+
+    def plot(self, ax=None):
+        """Bar chart of the bin counts with the uniform expectation n/B as a line."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+        B = len(self.counts)
+        lower = 1.0 - (np.arange(B) + 1) / B
+        ax.bar(lower, self.counts, width=1.0 / B, align="edge", edgecolor="white")
+        ax.axhline(self.counts.sum() / B, color="black", linestyle="--", label="uniform")
+        ax.set_xlabel("predicted survival at the observed time, S(T)")
+        ax.set_ylabel("subjects")
+        ax.set_title(f"D-calibration: p = {self.p_value:.3g}")
+        ax.legend()
+        return ax
+
+
+def d_calibration(survival_at_time, event, *, bins: int = 10) -> DCalibration:
+    """D-calibration test from S_i(T_i), each subject's predicted survival at its own time.
+
+    ``survival_at_time``: (n,) values in [0, 1]; ``event``: (n,) 0/1. Returns
+    :class:`DCalibration`; a small p-value (below 0.05, the paper's threshold) means the
+    curves are not calibrated.
+    """
+    if not isinstance(bins, int) or bins < 2:
+        raise InvalidParameterError(f"bins must be an integer >= 2, but was {bins!r}")
+    p = as_vector(survival_at_time, "survival_at_time")
+    e = as_vector(event, "event")
+    same_length("survival_at_time", p, len(e))
+    _, e = survival_arrays(np.zeros(len(e)), e)
+    outside = (p < 0) | (p > 1)
+    if outside.any():
+        raise InvalidParameterError(f"survival_at_time must lie in [0, 1]; positions "
+                                    f"{np.flatnonzero(outside)[:5].tolist()} do not")
+    edges = np.linspace(1.0, 0.0, bins + 1)  # top down, as SurvivalEVAL
+    # bin k holds edges[k] > p >= edges[k+1]; p = 1 joins the top bin
+    position = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
+    counts = np.bincount(position[e == 1], minlength=bins).astype(np.float64)
+    c, k = p[e == 0], position[e == 0]
+    safe = np.where(c > 0, c, 1.0)
+    own = np.where(c > 0, (c - edges[k + 1]) / safe, 1.0)
+    own = np.where(c == 1.0, 1.0 / bins, own)
+    counts += np.bincount(k, weights=own, minlength=bins)
+    # every bin below the own one gets 1 / (B p): add at k + 1, then a running sum
+    below = k < bins - 1
+    start = np.bincount(k[below] + 1, weights=1.0 / (bins * c[below]), minlength=bins + 1)[:bins]
+    counts += np.cumsum(start)
+    statistic, p_value = chisquare(counts)
+    return DCalibration(float(statistic), float(p_value), counts)

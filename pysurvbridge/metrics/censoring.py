@@ -1,0 +1,51 @@
+"""The Kaplan-Meier estimate of the censoring distribution, G, behind every IPCW metric."""
+from __future__ import annotations
+
+import numpy as np
+
+from pysurvbridge.metrics._inputs import survival_arrays
+
+
+class CensoringKaplanMeier:
+    """Kaplan-Meier estimate G of the censoring distribution (the "reverse" KM).
+
+    At a time with both events and censorings the events leave the risk set first, so the
+    censoring hazard is n_censored / (n_at_risk - n_events): scikit-survival's and prodlim's
+    convention. ``G(t)`` is right-continuous; ``G(t, left=True)`` is the left limit G(t-).
+    """
+
+    def __init__(self, time, event) -> None:
+        t, e = survival_arrays(time, event, "train_")
+        self.times, inverse = np.unique(t, return_inverse=True)
+        n_events = np.bincount(inverse, weights=e, minlength=len(self.times))
+        n_total = np.bincount(inverse, minlength=len(self.times))
+        n_censored = n_total - n_events
+        at_risk = len(t) - (np.cumsum(n_total) - n_total)
+        denominator = at_risk - n_events
+        hazard = np.divide(n_censored, denominator, out=np.zeros(len(self.times)),
+                           where=denominator > 0)
+        self.values = np.cumprod(1.0 - hazard)
+        zero = np.flatnonzero(self.values <= 0)
+        #: first time at which G reaches 0 (inf when it never does)
+        self.zero_from = float(self.times[zero[0]]) if len(zero) else float("inf")
+
+    def __call__(self, t, left: bool = False) -> np.ndarray:
+        idx = np.searchsorted(self.times, np.asarray(t, dtype=np.float64),
+                              side="left" if left else "right")
+        return np.concatenate([[1.0], self.values])[idx]
+
+
+
+def kaplan_meier(time, event, at) -> np.ndarray:
+    """Kaplan-Meier estimate of the event-free probability S(t), right-continuous, at ``at``.
+
+    ``time``, ``event``: (n,) observed times and 0/1 event indicators; returns (len(at),).
+    """
+    t, e = survival_arrays(time, event)
+    times, inverse = np.unique(t, return_inverse=True)
+    n_events = np.bincount(inverse, weights=e, minlength=len(times))
+    n_total = np.bincount(inverse, minlength=len(times))
+    at_risk = len(t) - (np.cumsum(n_total) - n_total)
+    values = np.cumprod(1.0 - n_events / at_risk)
+    idx = np.searchsorted(times, np.asarray(at, dtype=np.float64), side="right")
+    return np.concatenate([[1.0], values])[idx]
