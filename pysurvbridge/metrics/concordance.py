@@ -10,21 +10,25 @@ import numpy as np
 import pandas as pd
 
 from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.metrics._fenwick import compiled_counts
 from pysurvbridge.metrics._inputs import as_vector, same_length, survival_arrays
 from pysurvbridge.metrics.censoring import CensoringKaplanMeier
 
 
-def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray,
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray, *,
+                       _force_numpy: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """For each query q: how many of ``values[:prefix[q]]`` are < ``query[q]``, and how many ==.
 
-    A merge-sort tree built level by level in numpy: the prefix [0, L) splits into the aligned
+    With numba installed: a compiled Fenwick-tree sweep, O((n + q) log n). Otherwise a merge-sort tree built level by level in numpy: the prefix [0, L) splits into the aligned
     blocks of the binary digits of L; each level's blocks are sorted once and answered with
     one vectorised searchsorted. O((n + q) log^2 n) time, O(n + q) memory per level.
     """
     n = len(values)
     _, ranks = np.unique(np.concatenate([values, query]), return_inverse=True)
     v_rank, q_rank = ranks[:n].astype(np.int64), ranks[n:].astype(np.int64)
+    if compiled_counts is not None and not _force_numpy:
+        prefix = np.minimum(np.asarray(prefix, dtype=np.int64), n)
+        return compiled_counts(v_rank, prefix, q_rank, int(ranks.max()) + 1 if len(ranks) else 1)
     width = int(ranks.max()) + 2 if len(ranks) else 2
     # queries in prefix order: the needles of every searchsorted below then move through the
     # sorted keys almost monotonically (cache-friendly; 10x faster at 1e6 rows)
@@ -126,17 +130,42 @@ def concordance_counting(
 
 
 def _tied_events(t: np.ndarray, q: np.ndarray):
-    """For each event: events at the same time with lower / equal risk (itself included), all."""
-    _, t_rank = np.unique(t, return_inverse=True)
-    _, q_rank = np.unique(q, return_inverse=True)
-    width = int(q_rank.max()) + 2
-    keys = np.sort(t_rank * width + q_rank)
-    base = t_rank * width
-    lo = np.searchsorted(keys, base, side="left")
-    hi = np.searchsorted(keys, base + width, side="left")
-    lt = np.searchsorted(keys, base + q_rank, side="left")
-    le = np.searchsorted(keys, base + q_rank, side="right")
-    return lt - lo, le - lt, hi - lo
+    """For each event: events at the same time with lower / equal risk (itself included), all.
+
+    Only events sharing their time with another event need work: those are lexsorted by
+    (time, risk) and counted from group boundaries; O(n log n).
+    """
+    less, equal, total = np.zeros(len(t), np.int64), np.ones(len(t), np.int64), np.ones(len(t), np.int64)
+    by_time = np.argsort(t)
+    ts = t[by_time]
+    shared = np.zeros(len(t), dtype=bool)
+    same = ts[1:] == ts[:-1]
+    shared[1:] |= same
+    shared[:-1] |= same
+    rows = by_time[shared]
+    if len(rows):
+        less[rows], equal[rows], total[rows] = _tied_group_counts(t[rows], q[rows])
+    return less, equal, total
+
+
+def _tied_group_counts(t: np.ndarray, q: np.ndarray):
+    n = len(t)
+    order = np.lexsort((q, t))
+    ts, qs = t[order], q[order]
+    idx = np.arange(n)
+    new_t = np.ones(n, dtype=bool)
+    new_t[1:] = ts[1:] != ts[:-1]
+    new_tq = new_t.copy()
+    new_tq[1:] |= qs[1:] != qs[:-1]
+    t_start = np.maximum.accumulate(np.where(new_t, idx, 0))
+    tq_start = np.maximum.accumulate(np.where(new_tq, idx, 0))
+    t_id, tq_id = np.cumsum(new_t) - 1, np.cumsum(new_tq) - 1
+    less, equal, total = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    less[order] = tq_start - t_start
+    equal[order] = np.bincount(tq_id)[tq_id]
+    total[order] = np.bincount(t_id)[t_id]
+    return less, equal, total
+
 
 def concordance_harrell(risk, time, event, *, return_pairs: bool = False) -> float | tuple[float, int]:
     """Harrell's C: higher ``risk`` should mean an earlier event.

@@ -67,13 +67,14 @@ def test_equals_scikit_survival_on_right_censored_data():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 6), min_size=0, max_size=70), st.integers(0, 1000))
-def test_prefix_rank_counts(values, seed):
+@given(st.lists(st.integers(0, 6), min_size=0, max_size=70), st.integers(0, 1000), st.booleans())
+def test_prefix_rank_counts(values, seed, force_numpy):
+    """Both the compiled Fenwick sweep and the numpy merge-sort tree against direct counting."""
     rng = np.random.default_rng(seed)
     v = np.asarray(values, dtype=float)
     L = rng.integers(0, len(v) + 1, 25)
     q = rng.integers(-1, 8, 25).astype(float)
-    less, equal = prefix_rank_counts(v, L, q)
+    less, equal = prefix_rank_counts(v, L, q, _force_numpy=force_numpy)
     assert less.tolist() == [int((v[:k] < x).sum()) for k, x in zip(L, q)]
     assert equal.tolist() == [int((v[:k] == x).sum()) for k, x in zip(L, q)]
 
