@@ -31,9 +31,10 @@ def cumulative_dynamic_auc(risk, times, time, event, *, train_time=None, train_e
     R = _risk_matrix(risk, len(t), len(grid))
     if train_time is None and train_event is None:
         G = CensoringKaplanMeier(t, e)
+        g = G.at_fitted_times()
     else:
         G = CensoringKaplanMeier(train_time, train_event)
-    g = G(t)
+        g = G(t)
     case = (t[:, None] <= grid[None, :]) & (e[:, None] == 1)
     control = t[:, None] > grid[None, :]
     empty = ~case.any(axis=0) | ~control.any(axis=0)

@@ -55,12 +55,18 @@ def brier_score(survival, times, time, event, *, train_time=None, train_event=No
                 "engine='r': pec, riskRegression and ipred estimate G from the scored data; "
                 "leave train_time/train_event as None, or use engine='python'")
         return _brier_r(S.cpu().numpy(), grid, t, e, censoring_weight_at)
-    G = CensoringKaplanMeier(train_time, train_event) if from_training else CensoringKaplanMeier(t, e)
-    g_case = G(t, left=censoring_weight_at == "t-")
+    left = censoring_weight_at == "t-"
+    if from_training:
+        G = CensoringKaplanMeier(train_time, train_event)
+        g_case = G(t, left=left)
+    else:
+        G = CensoringKaplanMeier(t, e)
+        g_case = G.at_fitted_times(left=left)
     g_t = G(grid)
-    case = (t[:, None] <= grid[None, :]) & (e[:, None] == 1)
-    control = t[:, None] > grid[None, :]
-    undefined = (case & (g_case[:, None] <= 0)).any(axis=0) | (control.any(axis=0) & (g_t <= 0))
+    # a weight is needed for cases (event by t) with G(T_i) = 0, and for controls (T_i > t)
+    zero_case = (e == 1) & (g_case <= 0)
+    first_bad_case = t[zero_case].min() if zero_case.any() else np.inf
+    undefined = (grid >= first_bad_case) | ((g_t <= 0) & (grid < t.max()))
     if undefined.any():
         source = "training" if from_training else "scored"
         raise InvalidParameterError(

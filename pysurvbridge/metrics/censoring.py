@@ -25,9 +25,14 @@ class CensoringKaplanMeier:
         hazard = np.divide(n_censored, denominator, out=np.zeros(len(self.times)),
                            where=denominator > 0)
         self.values = np.cumprod(1.0 - hazard)
+        self._inverse = inverse
         zero = np.flatnonzero(self.values <= 0)
         #: first time at which G reaches 0 (inf when it never does)
         self.zero_from = float(self.times[zero[0]]) if len(zero) else float("inf")
+
+    def at_fitted_times(self, left: bool = False) -> np.ndarray:
+        """G (or G(t-)) at each time it was estimated from, in input order, without a search."""
+        return np.concatenate([[1.0], self.values])[self._inverse + (0 if left else 1)]
 
     def __call__(self, t, left: bool = False) -> np.ndarray:
         idx = np.searchsorted(self.times, np.asarray(t, dtype=np.float64),
