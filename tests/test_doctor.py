@@ -60,3 +60,17 @@ def test_doctor_command_on_this_machine():
     assert out.returncode == (0 if usable else 1)
     if "R package reda" in out.stdout and "miss" in out.stdout:
         assert "install.packages(\"reda\")" in out.stdout
+
+
+def test_missing_numba_says_how_to_install(monkeypatch):
+    """importlib.metadata raising PackageNotFoundError is what a machine without numba sees."""
+    from importlib import metadata
+
+    from pysurvbridge import doctor
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(doctor.metadata, "version", missing)
+    check = doctor.check_numba()
+    assert not check.ok and check.fix == 'pip install "pysurvbridge[fast]"'
