@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -185,23 +187,10 @@ def _bridge(n: int) -> dict:
 
 
 def measure(task: str, peer: str, n: int, limit: float) -> dict:
-    cmd = [sys.executable, __file__, "--one", task, peer, str(n)]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return {"timeout": limit}
-    if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1][:120]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return harness.measure(__file__, [task, peer, n], limit)
 
 
-def fmt(r: dict) -> str:
-    if "timeout" in r:
-        return f"> {r['timeout']:.0f} s"
-    if "error" in r:
-        return f"error: {r['error']}"
-    s = r["seconds"]
-    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+fmt = harness.fmt
 
 
 def max_diff(a: dict, b: dict, key: str = "coef") -> str:

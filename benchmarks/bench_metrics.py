@@ -15,11 +15,13 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 
 METRICS = {
     "harrell": ["ours", "r_concordance", "sksurv", "lifelines", "pycox"],
@@ -138,24 +140,10 @@ def run_one(metric: str, peer: str, n: int) -> dict:
 
 
 def measure(metric: str, peer: str, n: int, limit: float) -> dict:
-    cmd = [sys.executable, __file__, "--one", metric, peer, str(n)]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return {"timeout": limit}
-    if out.returncode != 0:
-        tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["?"]
-        return {"error": "memory" if "memory" in tail[0].lower() or "allocate" in tail[0].lower() else tail[0][:60]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return harness.measure(__file__, [metric, peer, n], limit)
 
 
-def fmt(r: dict) -> str:
-    if "seconds" in r:
-        s = r["seconds"]
-        return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
-    if "timeout" in r:
-        return f"> {r['timeout']:.0f} s"
-    return r["error"]
+fmt = harness.fmt
 
 
 def main() -> None:

@@ -1,0 +1,31 @@
+"""Shared by the benchmark scripts: one measurement per subprocess under a wall-clock limit."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def measure(script: str, args: list[str], limit: float) -> dict:
+    """Run ``script --one *args`` and parse the JSON it prints last; {"timeout": s} when it
+    runs past ``limit``, {"error": text} ("memory" for a failed allocation) when it fails."""
+    cmd = [sys.executable, script, "--one", *map(str, args)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        return {"timeout": limit}
+    if out.returncode != 0:
+        last = ((out.stderr or out.stdout).strip().splitlines() or ["?"])[-1]
+        lowered = last.lower()
+        return {"error": "memory" if "memory" in lowered or "allocate" in lowered else last[:120]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fmt(r: dict) -> str:
+    """'23 ms', '1.21 s', '> 120 s' or the error."""
+    if "timeout" in r:
+        return f"> {r['timeout']:.0f} s"
+    if "error" in r:
+        return r["error"] if r["error"] == "memory" else f"error: {r['error']}"
+    s = r["seconds"]
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
