@@ -40,14 +40,21 @@ def survival_arrays(time, event, what: str = "", *, need_events: bool = False,
     if (t < 0).any():
         raise InvalidParameterError(f"{what}time has negative values at positions "
                                     f"{np.flatnonzero(t < 0)[:5].tolist()}")
-    wrong = ~np.isin(e, (0, 1))
-    if wrong.any():
-        raise InvalidParameterError(f"{what}event must be 0/1, found {sorted(set(e[wrong]))[:5]} "
-                                    f"at positions {np.flatnonzero(wrong)[:5].tolist()}")
+    e = event_codes(e, f"{what}event")
     if need_events and not e.any():
         raise InvalidParameterError(f"{what}event: every subject is censored (no events), so the "
                                     "metric is undefined")
-    return t, e.astype(np.int64)
+    return t, e
+
+
+def event_codes(event, name: str = "event") -> np.ndarray:
+    """(n,) int64 0/1 event indicators; other codes are refused with their positions."""
+    e = as_vector(event, name)
+    wrong = ~np.isin(e, (0, 1))
+    if wrong.any():
+        raise InvalidParameterError(f"{name} must be 0/1, found {sorted(set(e[wrong]))[:5]} "
+                                    f"at positions {np.flatnonzero(wrong)[:5].tolist()}")
+    return e.astype(np.int64)
 
 
 def same_length(name: str, values: np.ndarray, n: int) -> None:
@@ -62,16 +69,20 @@ def increasing_times(times, name: str = "times") -> np.ndarray:
     return grid
 
 
+def float64_tensor(x) -> torch.Tensor:
+    """float64 tensor of an array-like, or of a tensor on its own device (never modifies x)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(torch.float64)
+    return torch.from_numpy(np.array(x, dtype=np.float64, copy=True))
+
+
 def survival_matrix(survival, n: int, m: int) -> torch.Tensor:
     """(n, m) float64 tensor of survival probabilities, on the device it came from.
 
     Refuses the wrong shape, values outside [0, 1], NaN, and curves that rise in time (by
     more than :data:`MONOTONE_TOLERANCE`), naming the first offending rows.
     """
-    if isinstance(survival, torch.Tensor):
-        S = survival.detach().to(torch.float64)
-    else:
-        S = torch.from_numpy(np.array(survival, dtype=np.float64, copy=True))
+    S = float64_tensor(survival)
     if tuple(S.shape) != (n, m):
         raise InvalidParameterError(f"survival must have shape (n subjects, len(times)) = {(n, m)}, "
                                     f"but has {tuple(S.shape)}")

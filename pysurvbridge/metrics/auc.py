@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.metrics._inputs import increasing_times, survival_arrays
+from pysurvbridge.metrics._inputs import float64_tensor, increasing_times, survival_arrays
 from pysurvbridge.metrics.censoring import CensoringKaplanMeier, kaplan_meier
 
 
@@ -55,13 +55,12 @@ def cumulative_dynamic_auc(risk, times, time, event, *, train_time=None, train_e
 
 
 def _risk_matrix(risk, n: int, m: int) -> torch.Tensor:
-    R = risk.detach().to(torch.float64) if isinstance(risk, torch.Tensor) else \
-        torch.from_numpy(np.array(risk, dtype=np.float64, copy=True))
+    R = float64_tensor(risk)
     if R.ndim == 1:
         R = R[:, None].expand(-1, m)
     if tuple(R.shape) != (n, m):
         raise InvalidParameterError(f"risk must have shape (n,) or (n, len(times)) = ({n}, {m}), "
-                                    f"but has {tuple(risk.shape)}")
+                                    f"but has {tuple(R.shape)}")
     bad = ~torch.isfinite(R).all(dim=1)
     if bad.any():
         raise InvalidParameterError(f"risk has missing or infinite values in rows "

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.stats import chisquare
 
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.metrics._inputs import as_vector, same_length, survival_arrays
+from pysurvbridge.metrics._inputs import as_vector, event_codes, same_length
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,8 @@ def d_calibration(survival_at_time, event, *, bins: int = 10) -> DCalibration:
     if not isinstance(bins, int) or bins < 2:
         raise InvalidParameterError(f"bins must be an integer >= 2, but was {bins!r}")
     p = as_vector(survival_at_time, "survival_at_time")
-    e = as_vector(event, "event")
+    e = event_codes(event)
     same_length("survival_at_time", p, len(e))
-    _, e = survival_arrays(np.zeros(len(e)), e)
     outside = (p < 0) | (p > 1)
     if outside.any():
         raise InvalidParameterError(f"survival_at_time must lie in [0, 1]; positions "
