@@ -17,3 +17,4 @@ def r_session():
     if not rbridge.has_r_package("survival"):
         pytest.skip("R package survival is not installed")
     return rbridge
+

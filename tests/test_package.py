@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+from tests._helpers import run_without_rpy2
+
 
 def test_import_is_light():
     code = (
@@ -24,7 +26,6 @@ def test_error_tree_subclasses_builtins():
 def test_everything_python_side_works_without_rpy2():
     """With rpy2 unimportable: loaders fall back to the CSV copies; asking for R says how to fix."""
     code = (
-        "import sys; sys.modules['rpy2'] = None\n"
         "from pysurvbridge import rbridge\n"
         "from pysurvbridge.data import load_bladder1, bladder1_recurrent\n"
         "from pysurvbridge.errors import RUnavailableError\n"
@@ -36,6 +37,6 @@ def test_everything_python_side_works_without_rpy2():
         "except RUnavailableError as e:\n"
         "    print(e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = run_without_rpy2(code)
     assert out.returncode == 0, out.stderr
     assert "pip install 'rpy2==3.5.17'" in out.stdout

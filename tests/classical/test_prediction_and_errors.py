@@ -1,9 +1,6 @@
 """Prediction against R's survfit.coxph, and the bad-input errors and warnings."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +9,8 @@ from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp
 from pysurvbridge.data import RecurrentData, SurvivalData, load_bladder2
 from pysurvbridge.errors import (ConvergenceWarning, InvalidParameterError,
                                  InvalidSurvivalDataError, StatisticalWarning)
+
+from tests._helpers import run_without_rpy2
 
 COVS = ["rx", "number", "size"]
 
@@ -118,7 +117,6 @@ def test_engine_and_ties_arguments(rec):
 
 def test_without_r_auto_uses_native_and_r_says_how_to_install():
     code = (
-        "import sys; sys.modules['rpy2'] = None\n"
         "from pysurvbridge.classical import fit_andersen_gill\n"
         "from pysurvbridge.data import prepared\n"
         "from pysurvbridge.errors import RUnavailableError\n"
@@ -130,7 +128,7 @@ def test_without_r_auto_uses_native_and_r_says_how_to_install():
         "except RUnavailableError as e:\n"
         "    print('ERR', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = run_without_rpy2(code)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "native 0.2656"
