@@ -82,6 +82,13 @@ _HELPERS = {
         res$warnings <- warns
         res
     }""",
+    # Attributes set from C (do_slot_assign) do not set R's OBJECT bit, so C code such as
+    # model.matrix would not see a factor; `class<-` does.
+    "classed": """function(x, levels, cls) {
+        if (length(levels)) attr(x, "levels") <- levels
+        class(x) <- cls
+        x
+    }""",
     "fun": """function(name, pkg) {
         if (is.na(pkg)) get(name, mode = "function", envir = baseenv())
         else getExportedValue(pkg, name)
@@ -310,11 +317,9 @@ def _series_to_r(s: pd.Series) -> Any:
     if isinstance(dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
         vec = ri.IntSexpVector(np.where(codes < 0, _NA_INT, codes + 1).tolist())
-        vec.do_slot_assign("levels", ri.StrSexpVector([str(c) for c in dtype.categories]))
-        vec.do_slot_assign(
-            "class", ri.StrSexpVector(["ordered", "factor"] if dtype.ordered else ["factor"])
-        )
-        return vec
+        return _STATE["helpers"]["classed"](
+            vec, ri.StrSexpVector([str(c) for c in dtype.categories]),
+            ri.StrSexpVector(["ordered", "factor"] if dtype.ordered else ["factor"]))
     na = s.isna().to_numpy()
     if pd.api.types.is_bool_dtype(dtype):
         values = [ri.NA_Logical if m else bool(v) for v, m in zip(s.to_numpy(object), na)]
@@ -329,9 +334,8 @@ def _series_to_r(s: pd.Series) -> Any:
         return _float_vector(s.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         days = (s - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
-        vec = _float_vector(days)
-        vec.do_slot_assign("class", ri.StrSexpVector(["Date"]))
-        return vec
+        return _STATE["helpers"]["classed"](_float_vector(days), ri.StrSexpVector([]),
+                                            ri.StrSexpVector(["Date"]))
     values = [ri.NA_Character if m else str(v) for v, m in zip(s.to_numpy(object), na)]
     return ri.StrSexpVector(values)
 

@@ -55,6 +55,18 @@ def test_types_as_r_sees_them(r_session, mixed_frame):
     assert [bool(v) for v in r_session.call("is.nan", rdf.rx2("x"), package="base")] == [False] * 3
 
 
+def test_factors_and_dates_are_r_objects(r_session, mixed_frame):
+    """R's C code (model.matrix, dispatch) needs the OBJECT bit, not just a class attribute:
+    a categorical must expand to one dummy per level, as R's own factor() does."""
+    rdf = r_session.to_r(mixed_frame)
+    for col in ("arm", "grade", "day"):
+        assert [bool(v) for v in r_session.call("is.object", rdf.rx2(col), package="base")] == [True], col
+    df = pd.DataFrame({"g": pd.Categorical([0, 1, 2, 1, 0]), "y": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    f = r_session.call("as.formula", "y ~ 0 + g", package="stats")
+    mm = r_session.call("model.matrix", f, data=r_session.to_r(df), package="stats")
+    assert _r_strings(r_session, "colnames", mm) == ["g0", "g1", "g2"]
+
+
 def test_round_trip_preserves_frame(r_session, mixed_frame):
     back = r_session.to_pandas(r_session.to_r(mixed_frame))
     pd.testing.assert_frame_equal(back, mixed_frame, check_exact=True)
