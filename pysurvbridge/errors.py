@@ -16,6 +16,8 @@ __all__ = [
     "RWarning",
     "ConvergenceWarning",
     "StatisticalWarning",
+    "TrainingError",
+    "OptionalDependencyError",
 ]
 
 
@@ -57,3 +59,11 @@ class ConvergenceWarning(SurvBridgeWarning):
 
 class StatisticalWarning(SurvBridgeWarning):
     """A result is computable but statistically questionable (e.g. few events)."""
+
+
+class TrainingError(SurvBridgeError, RuntimeError):
+    """Training a neural model failed (e.g. the loss became NaN); the message names where."""
+
+
+class OptionalDependencyError(SurvBridgeError, ImportError):
+    """An optional Python package is missing; the message gives the pip command."""

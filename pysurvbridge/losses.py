@@ -1,7 +1,8 @@
 """Loss functions: small pure functions on tensors (torchsurv style), no hidden state.
 
 ``cox_nll`` is the exact negative log partial likelihood used by the native classical engine
-and by every Cox-type neural model.
+and by every Cox-type neural model. ``discrete_nll`` is Nnet-survival's discrete-time
+likelihood; ``proportional_hazard_logits`` its proportional-hazards head (eq. 8).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["cox_nll", "cox_risk_sets"]
+__all__ = ["cox_nll", "cox_risk_sets", "discrete_nll", "proportional_hazard_logits"]
 
 Ties = Literal["efron", "breslow"]
 
@@ -226,3 +227,55 @@ def cox_nll(
     if reduction == "mean":
         nll = nll / w_ev.sum()
     return nll
+
+
+def discrete_nll(
+    hazard_logit: torch.Tensor,
+    survived: torch.Tensor,
+    failed: torch.Tensor,
+    *,
+    reduction: Literal["mean", "sum"] = "mean",
+) -> torch.Tensor:
+    """Negative log-likelihood of discrete-time survival (Gensheimer & Narasimhan 2019, eq. 13).
+
+    With h_ij = sigmoid(hazard_logit[i, j]) the conditional probability of failing in interval
+    j given survival to its start,
+    ``-sum_i [ sum_j survived_ij log(1 - h_ij) + sum_j failed_ij log(h_ij) ]``.
+
+    Args:
+        hazard_logit: (n, J) logits of the interval hazards, any float dtype and device.
+        survived, failed: (n, J) 0/1 indicators from :func:`pysurvbridge.data.intervals.make_intervals`.
+        reduction: "sum", or "mean" over subjects (the paper's Keras loss: sum over intervals,
+            mean over the batch).
+
+    Log-probabilities come from ``logsigmoid``, so no clipping is needed (the paper clips
+    probabilities at 1e-7).
+    """
+    if reduction not in ("mean", "sum"):
+        raise InvalidParameterError(f"reduction must be 'mean' or 'sum', but was {reduction!r}")
+    if hazard_logit.dim() != 2:
+        raise InvalidParameterError(f"hazard_logit must have shape (n, J), but has {tuple(hazard_logit.shape)}")
+    for name, y in (("survived", survived), ("failed", failed)):
+        if tuple(y.shape) != tuple(hazard_logit.shape):
+            raise InvalidParameterError(
+                f"{name} must have the shape of hazard_logit {tuple(hazard_logit.shape)}, but has {tuple(y.shape)}")
+    log_survive = torch.nn.functional.logsigmoid(-hazard_logit)
+    log_fail = torch.nn.functional.logsigmoid(hazard_logit)
+    nll = -(survived.to(log_survive.dtype) * log_survive + failed.to(log_fail.dtype) * log_fail).sum()
+    if reduction == "mean":
+        nll = nll / max(hazard_logit.shape[0], 1)
+    return nll
+
+
+def proportional_hazard_logits(linear_predictor: torch.Tensor, baseline_logit: torch.Tensor) -> torch.Tensor:
+    """Hazard logits of the proportional-hazards head: ``1 - h_ij = (1 - h_base_j)^exp(eta_i)``.
+
+    ``linear_predictor``: (n,) or (n, 1) eta = x'beta (no intercept); ``baseline_logit``: (J,)
+    logits of the baseline hazards h_base_j. Returns (n, J) logits of h_ij, computed in log
+    space: log(1 - h) = exp(eta) log(1 - h_base), log h = log(-expm1(log(1 - h))).
+    """
+    eta = linear_predictor.reshape(-1, 1)
+    log_survive = torch.exp(eta) * torch.nn.functional.logsigmoid(-baseline_logit).reshape(1, -1)
+    tiny = torch.finfo(log_survive.dtype).tiny
+    log_fail = torch.log(torch.clamp(-torch.expm1(log_survive), min=tiny))
+    return log_fail - log_survive

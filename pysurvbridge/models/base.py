@@ -1,0 +1,444 @@
+"""The shared estimator shape and training loop of every neural model.
+
+``SurvivalModel`` holds hyper-parameters from ``__init__`` and learns in ``fit``; learned state
+ends in ``_``. A subclass says how to build its network, turn (time, event) into loss targets,
+compute the loss, and predict; the loop here does the rest: device choice, seeding, data
+moved to the device once, minibatches, early stopping on a validation set (best weights
+copied and restored), a tqdm bar, a clear error when the loss becomes NaN or infinite, and
+save/load (JSON config + a state_dict read back with ``weights_only=True``).
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from pysurvbridge.data.events import SurvivalData
+from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, TrainingError
+from pysurvbridge.models.batches import Batch, StandardScaler, iterate_batches, split_validation
+from pysurvbridge.models.training import TrainingLog, make_optimizer, resolve_device
+
+__all__ = ["SurvivalModel"]
+
+#: rows per forward pass at prediction time (bounds memory, not results)
+PREDICT_CHUNK = 65536
+CONFIG_FILE, STATE_FILE = "config.json", "state.pt"
+
+
+class SurvivalModel:
+    """Base class: subclasses implement ``_build_network``, ``_targets``, ``_loss`` and
+    ``_survival_at``, and may override ``_after_fit`` (e.g. a Breslow baseline) and
+    ``predict_risk``.
+
+    Learned state after ``fit``: ``network_`` (the torch module, in eval mode), ``device_``,
+    ``covariates_`` (names, when fitted on a SurvivalData), ``n_features_``, ``scaler_``
+    (training means and standard deviations, when ``standardize``), ``history_`` (a
+    DataFrame: epoch, train_loss, val_loss), ``best_epoch_``, ``train_time_``/``train_event_``
+    (for IPCW weights in :meth:`score`; None after a streamed fit).
+    """
+
+    #: the name ``compare()`` and saved configs use
+    name = "survival-model"
+    #: whether ``fit`` accepts an iterable of minibatches (out-of-core training)
+    supports_streaming = True
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
+        raise NotImplementedError
+
+    def _targets(self, time: torch.Tensor, event: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Loss targets from (n,) float64 time and (n,) event on the training device."""
+        return (time, event)
+
+    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _after_fit(self, X: torch.Tensor | None, time: torch.Tensor | None,
+                   event: torch.Tensor | None) -> None:
+        """Called after training with the (standardized) training tensors (None when streamed)."""
+
+    def _survival_at(self, output: torch.Tensor, times: np.ndarray) -> np.ndarray:
+        """(n, len(times)) survival probabilities from the network's (n, ...) output."""
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, torch.Tensor]:
+        """Learned tensors outside the network to save (e.g. a baseline hazard)."""
+        return {}
+
+    def _load_extra_state(self, state: dict[str, torch.Tensor], fitted: dict[str, Any]) -> None:
+        """Inverse of :meth:`_extra_state` (plus the JSON-able ``fitted`` facts)."""
+
+    def _fitted_facts(self) -> dict[str, Any]:
+        """JSON-able learned facts to save beside the state (e.g. the breaks)."""
+        return {}
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> dict[str, Any]:
+        """The ``__init__`` arguments, as scikit-learn's ``get_params(deep=False)``."""
+        sig = inspect.signature(type(self).__init__)
+        return {k: getattr(self, k) for k in sig.parameters if k != "self"}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                         if not isinstance(v, nn.Module))
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        data: SurvivalData | Iterable,
+        *,
+        epochs: int = 100,
+        batch_size: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        validation: float | SurvivalData | None = None,
+        patience: int | None = None,
+        seed: int = 0,
+        device: str | torch.device = "auto",
+        optimizer: str = "adam",
+        verbose: bool = True,
+    ) -> "SurvivalModel":
+        """Train the network; returns self.
+
+        Args:
+            data: a :class:`SurvivalData` (moved to the device once), or a re-iterable source
+                of minibatches for out-of-core training (a DataLoader, or
+                :class:`pysurvbridge.data.streaming.ParquetMinibatches`): each batch is
+                ``(X, time, event)`` or a dict with those keys, arrays or tensors.
+            epochs: passes over the training data.
+            batch_size: rows per minibatch; None = the whole training set in one batch
+                (full-batch; ignored for a streamed source, whose batches are used as given).
+            lr, weight_decay, optimizer: "adam" (default), "adamw", "sgd" or "rmsprop" with
+                this learning rate and L2 penalty.
+            validation: a fraction of subjects held out at random (seeded), or a SurvivalData.
+                With a validation set, the weights of the epoch with the lowest validation
+                loss are restored at the end (a copy, not a reference to the live weights).
+            patience: stop after this many epochs without a lower validation loss (needs
+                ``validation``).
+            seed: seeds initialisation, shuffling, the validation split and dropout; on the
+                CPU two fits with the same seed give identical weights. The global torch
+                random state is left as it was.
+            device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
+            verbose: show a tqdm bar with epoch, training and validation loss.
+        """
+        _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience)
+        dev = resolve_device(device)
+        streamed = not isinstance(data, SurvivalData)
+        if streamed:
+            if not self.supports_streaming:
+                raise InvalidParameterError(
+                    f"{type(self).__name__} needs its training data in memory as a SurvivalData "
+                    f"(got {type(data).__name__})")
+            if iter(data) is data:
+                raise InvalidParameterError(
+                    "data is a one-shot iterator (e.g. a generator); training needs a source it "
+                    "can iterate once per epoch, such as a torch DataLoader or ParquetMinibatches")
+            if validation is not None and not isinstance(validation, SurvivalData):
+                raise InvalidParameterError(
+                    "with streamed minibatches, validation must be a SurvivalData (a fraction "
+                    "cannot be held out of a stream)")
+        elif data.n_events == 0:
+            raise InvalidSurvivalDataError("the training data have no events: every subject is censored")
+
+        cuda_devices = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            generator = torch.Generator(device="cpu").manual_seed(seed)
+            if streamed:
+                train, val = None, validation
+                first = next(iter(iterate_batches(data, None, None)))
+                n_features = first.X.shape[1] if first.X.dim() == 2 else None
+                self.covariates_ = None
+                self.scaler_ = StandardScaler.from_stream(data) if self.standardize else None
+                example = first.X
+            else:
+                train, val = split_validation(data, validation, seed)
+                n_features = train.X.shape[1]
+                self.covariates_ = tuple(train.covariates)
+                self.scaler_ = StandardScaler.from_array(train.X) if self.standardize else None
+                example = torch.tensor(np.array(train.X[:2]), dtype=torch.float32)
+            self.n_features_ = n_features
+            self.device_ = dev
+            if self.scaler_ is not None:
+                example = self.scaler_.transform(example.to(torch.float32))
+            self.network_ = self._build_network(n_features, example.to(torch.float32)).to(dev)
+            opt = make_optimizer(optimizer, self.network_.parameters(), lr, weight_decay)
+
+            X_tr = t_tr = e_tr = None
+            if not streamed:
+                X_tr, t_tr, e_tr = self._tensors(train, dev)
+                targets_tr = self._targets(t_tr, e_tr)
+            val_set = None
+            if val is not None:
+                X_va, t_va, e_va = self._tensors(val, dev)
+                val_set = (X_va, self._targets(t_va, e_va))
+
+            log = TrainingLog(type(self).__name__, epochs, patience, verbose)
+            for epoch in range(epochs):
+                self.network_.train()
+                if streamed:
+                    batches = self._streamed_batches(data, dev)
+                else:
+                    batches = _memory_batches(X_tr, targets_tr, batch_size, generator)
+                losses, sizes = [], []
+                for X_b, targets_b in batches:
+                    opt.zero_grad(set_to_none=True)
+                    loss = self._loss(self.network_(X_b), targets_b)
+                    loss.backward()
+                    opt.step()
+                    losses.append(loss.detach())
+                    sizes.append(X_b.shape[0])
+                train_loss = _epoch_loss(losses, sizes, epoch)
+                val_loss = self._validation_loss(val_set) if val_set is not None else None
+                if val_loss is not None and not math.isfinite(val_loss):
+                    raise TrainingError(f"the validation loss became {val_loss} at epoch {epoch + 1}; "
+                                        "lower lr or standardize the covariates")
+                if log.record(epoch, train_loss, val_loss, self.network_):
+                    break
+            log.close()
+            if log.best_state is not None:
+                self.network_.load_state_dict(log.best_state)
+            self.history_ = log.history()
+            self.best_epoch_ = log.best_epoch
+            self.network_.eval()
+            with torch.no_grad():
+                self._after_fit(X_tr, t_tr, e_tr)
+        if streamed:
+            self.train_time_ = self.train_event_ = None
+        else:
+            self.train_time_ = np.asarray(train.time)
+            self.train_event_ = np.asarray(train.event)
+        return self
+
+    def _tensors(self, data: SurvivalData, dev: torch.device):
+        X = torch.from_numpy(np.array(data.X, dtype=np.float32))
+        if self.scaler_ is not None:
+            X = self.scaler_.transform(X)
+        return (X.to(dev), torch.from_numpy(np.array(data.time, dtype=np.float64)).to(dev),
+                torch.from_numpy(np.array(data.event, dtype=np.float64)).to(dev))
+
+    def _streamed_batches(self, source: Iterable, dev: torch.device):
+        for batch in iterate_batches(source, self.n_features_, self.scaler_):
+            yield batch.X.to(dev), self._targets(batch.time.to(dev), batch.event.to(dev))
+
+    def _validation_loss(self, val_set) -> float:
+        X_va, targets = val_set
+        self.network_.eval()
+        with torch.no_grad():
+            return float(self._loss(self.network_(X_va), targets))
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise InvalidParameterError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+    def _input_tensor(self, X) -> torch.Tensor:
+        """(n, p) float32 tensor on the model's device from a DataFrame, array or tensor."""
+        self._check_fitted()
+        if isinstance(X, SurvivalData):
+            X = X.X
+        if isinstance(X, pd.DataFrame):
+            if self.covariates_ is not None:
+                missing = [c for c in self.covariates_ if c not in X.columns]
+                if missing:
+                    raise InvalidSurvivalDataError(
+                        f"X lacks the covariate columns {missing} the model was fitted on "
+                        f"({list(self.covariates_)})")
+                X = X[list(self.covariates_)]
+            try:
+                X = X.to_numpy(dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise InvalidSurvivalDataError(f"X has non-numeric covariate values: {exc}") from None
+        if isinstance(X, torch.Tensor):
+            X = X.detach().to(torch.float32)
+        else:
+            X = torch.from_numpy(np.array(X, dtype=np.float32))
+        if X.dim() == 1:
+            X = X.unsqueeze(0) if self.n_features_ and X.shape[0] == self.n_features_ else X.unsqueeze(1)
+        if self.n_features_ is not None and (X.dim() != 2 or X.shape[1] != self.n_features_):
+            raise InvalidSurvivalDataError(
+                f"X must have shape (n, {self.n_features_}) like the training covariates, but has {tuple(X.shape)}")
+        bad = ~torch.isfinite(X).reshape(X.shape[0], -1).all(dim=1)
+        if bool(bad.any()):
+            raise InvalidSurvivalDataError(
+                f"X has missing or infinite values in rows {torch.nonzero(bad).squeeze(1)[:5].tolist()}")
+        if self.scaler_ is not None:
+            X = self.scaler_.transform(X)
+        return X.to(self.device_)
+
+    def _output(self, X) -> torch.Tensor:
+        """The network's eval-mode output for X, in chunks of PREDICT_CHUNK rows."""
+        Xt = self._input_tensor(X)
+        self.network_.eval()
+        with torch.no_grad():
+            parts = [self.network_(Xt[i:i + PREDICT_CHUNK]) for i in range(0, Xt.shape[0], PREDICT_CHUNK)]
+        return torch.cat(parts) if parts else self.network_(Xt)
+
+    def predict_survival(self, X, times: Sequence[float]) -> pd.DataFrame:
+        """S(t | x): a DataFrame with one row per subject (X's index for a DataFrame) and one
+        column per time in ``times`` (in the training time unit)."""
+        grid = np.asarray(times, dtype=np.float64).ravel()
+        if grid.size == 0 or not np.isfinite(grid).all() or (grid < 0).any():
+            raise InvalidParameterError(f"times must be non-negative finite values, but were {grid[:5].tolist()}")
+        surv = self._survival_at(self._output(X), grid)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(surv, index=index, columns=pd.Index(grid, name="time"))
+
+    def predict_risk(self, X) -> np.ndarray:
+        """(n,) risk scores: higher means earlier events expected."""
+        raise NotImplementedError
+
+    def score(self, data: SurvivalData, times: Sequence[float] | None = None) -> dict[str, float]:
+        """Harrell's C of :meth:`predict_risk` and the IPCW integrated Brier score on ``data``.
+
+        ``times`` (default: 10 quantiles, 10% to 80%, of ``data``'s event times) is the Brier
+        grid; censoring weights come from the training data when it was in memory.
+        """
+        from pysurvbridge import metrics
+
+        if not isinstance(data, SurvivalData):
+            raise InvalidParameterError(f"score needs a SurvivalData, but got {type(data).__name__}")
+        risk = self.predict_risk(data.X)
+        out = {"c_harrell": metrics.concordance_harrell(risk, data.time, data.event)}
+        if times is None:
+            times = np.unique(np.quantile(data.time[data.event == 1], np.linspace(0.1, 0.8, 10)))
+        surv = self.predict_survival(data.X, times).to_numpy()
+        kw = {} if self.train_time_ is None else {"train_time": self.train_time_, "train_event": self.train_event_}
+        out["ibs"] = metrics.integrated_brier_score(surv, times, data.time, data.event, **kw)
+        out["n"] = float(len(data))
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``path/config.json`` (class, hyper-parameters, learned facts) and
+        ``path/state.pt`` (network and learned tensors). Returns the directory."""
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        params = {k: (None if isinstance(v, nn.Module) else v) for k, v in self.get_params().items()}
+        custom = [k for k, v in self.get_params().items() if isinstance(v, nn.Module)]
+        config = {
+            "class": type(self).__name__, "format": 1, "params": _jsonable(params),
+            "custom_modules": custom,
+            "fitted": _jsonable({
+                "covariates": None if self.covariates_ is None else list(self.covariates_),
+                "n_features": self.n_features_, "best_epoch": self.best_epoch_,
+                **self._fitted_facts(),
+            }),
+        }
+        (path / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+        extras = {k: v.detach().cpu() for k, v in self._extra_state().items()}
+        if self.scaler_ is not None:
+            extras.update({"scaler.mean": self.scaler_.mean, "scaler.scale": self.scaler_.scale})
+        if self.train_time_ is not None:
+            extras.update({"train.time": torch.tensor(self.train_time_),
+                           "train.event": torch.tensor(self.train_event_)})
+        state = {"network": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
+                 "extra": extras, "history": torch.as_tensor(self.history_.to_numpy(dtype=np.float64))}
+        torch.save(state, path / STATE_FILE)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | torch.device = "cpu", **modules: nn.Module) -> "SurvivalModel":
+        """Rebuild a saved model. The state is read with ``torch.load(weights_only=True)``, so
+        a file from elsewhere cannot run code. A model saved with a custom ``network`` needs
+        the same architecture passed again: ``NnetSurvival.load(path, network=MyCNN())``."""
+        path = Path(path)
+        try:
+            config = json.loads((path / CONFIG_FILE).read_text())
+        except FileNotFoundError:
+            raise InvalidParameterError(f"{path} holds no saved model ({CONFIG_FILE} is missing)") from None
+        if config.get("class") != cls.__name__:
+            raise InvalidParameterError(f"{path} holds a {config.get('class')}, not a {cls.__name__}")
+        params = dict(config["params"])
+        for name in config.get("custom_modules", []):
+            if name not in modules:
+                raise InvalidParameterError(
+                    f"this {cls.__name__} was saved with a custom {name!r} module; pass the same "
+                    f"architecture again: {cls.__name__}.load(path, {name}=...)")
+            params[name] = modules[name]
+        model = cls(**params)
+        state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
+        fitted = config["fitted"]
+        model.covariates_ = None if fitted["covariates"] is None else tuple(fitted["covariates"])
+        model.n_features_ = fitted["n_features"]
+        model.best_epoch_ = fitted["best_epoch"]
+        extras = state["extra"]
+        model.scaler_ = (StandardScaler(extras["scaler.mean"], extras["scaler.scale"])
+                         if "scaler.mean" in extras else None)
+        model.train_time_ = extras["train.time"].numpy() if "train.time" in extras else None
+        model.train_event_ = extras["train.event"].numpy() if "train.event" in extras else None
+        model.device_ = resolve_device(device)
+        example = torch.zeros((2, model.n_features_), dtype=torch.float32) if model.n_features_ else None
+        model._load_extra_state(extras, fitted)
+        model.network_ = model._build_network(model.n_features_, example)
+        model.network_.load_state_dict(state["network"])
+        model.network_.to(model.device_).eval()
+        model.history_ = pd.DataFrame(state["history"].numpy(), columns=["epoch", "train_loss", "val_loss"])
+        return model
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience) -> None:
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise InvalidParameterError(f"epochs must be a positive integer, but was {epochs!r}")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        raise InvalidParameterError(f"batch_size must be a positive integer or None, but was {batch_size!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise InvalidParameterError(f"lr must be positive, but was {lr!r}")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise InvalidParameterError(f"weight_decay must be >= 0, but was {weight_decay!r}")
+    if patience is not None:
+        if validation is None:
+            raise InvalidParameterError("patience (early stopping) needs a validation set: "
+                                        "pass validation=0.2 or a SurvivalData")
+        if not isinstance(patience, (int, np.integer)) or patience < 1:
+            raise InvalidParameterError(f"patience must be a positive integer, but was {patience!r}")
+
+
+def _memory_batches(X: torch.Tensor, targets: tuple[torch.Tensor, ...], batch_size: int | None,
+                    generator: torch.Generator):
+    n = X.shape[0]
+    if batch_size is None or batch_size >= n:
+        yield X, targets
+        return
+    order = torch.randperm(n, generator=generator).to(X.device)
+    for k in range(0, n, batch_size):
+        idx = order[k:k + batch_size]
+        yield X[idx], tuple(t[idx] for t in targets)
+
+
+def _epoch_loss(losses: list[torch.Tensor], sizes: list[int], epoch: int) -> float:
+    """Size-weighted mean batch loss; names the first non-finite batch (one sync per epoch)."""
+    if not losses:
+        raise TrainingError(f"epoch {epoch + 1} saw no batches: the data source is empty")
+    stacked = torch.stack([x.to(torch.float64) for x in losses])
+    finite = torch.isfinite(stacked)
+    if not bool(finite.all()):
+        b = int(torch.nonzero(~finite)[0])
+        raise TrainingError(
+            f"the training loss became {float(stacked[b])} at epoch {epoch + 1}, batch {b + 1}; "
+            "lower lr, standardize the covariates, or check them for extreme values")
+    w = torch.as_tensor(sizes, dtype=torch.float64, device=stacked.device)
+    return float((stacked * w).sum() / w.sum())
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return copy.deepcopy(obj)

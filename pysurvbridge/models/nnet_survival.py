@@ -1,0 +1,183 @@
+"""Nnet-survival (Gensheimer & Narasimhan, PeerJ 2019): a discrete-time survival network.
+
+Follow-up is cut at ``breaks`` into J intervals; the network outputs, for each subject, the
+conditional hazard h_j of failing in interval j given survival to its start, and is trained by
+minibatch SGD on the discrete likelihood (``losses.discrete_nll``, the paper's eq. 13), whose
+cost is O(batch x J): no risk sets, so any batch size is exact.
+
+Heads (on top of ``network``, or of an MLP of ``hidden`` layers, or directly on the covariates):
+
+- ``"flexible"``: one sigmoid output per interval; hazards free to differ in shape between
+  subjects (non-proportional).
+- ``"proportional"``: a bias-free linear unit eta = x'beta and learned baseline log-odds b_j,
+  with ``1 - h_j = (1 - sigmoid(b_j))^exp(eta)`` (eq. 8): a discrete proportional-hazards
+  (complementary log-log) model.
+
+Survival between breaks assumes a constant hazard inside each interval, so S is log-linear:
+``S(t) = S(a_{j-1}) (1 - h_j)^((t - a_{j-1}) / (a_j - a_{j-1}))`` for a_{j-1} <= t <= a_j; at
+the breaks it is exactly the paper's product of (1 - h). Times after the last break are
+refused (the model says nothing there).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from pysurvbridge.data.intervals import breaks_event_quantiles, check_breaks, interval_targets
+from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.losses import discrete_nll, proportional_hazard_logits
+from pysurvbridge.models.base import SurvivalModel
+from pysurvbridge.models.networks import mlp
+
+__all__ = ["NnetSurvival", "ProportionalHead"]
+
+HEADS = ("flexible", "proportional")
+
+
+class ProportionalHead(nn.Module):
+    """(batch, width) features -> (batch, J) hazard logits under eq. 8 (see module docstring)."""
+
+    def __init__(self, width: int, n_intervals: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(width, 1, bias=False)
+        self.baseline_logit = nn.Parameter(torch.zeros(n_intervals))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return proportional_hazard_logits(self.linear(features), self.baseline_logit)
+
+
+class NnetSurvival(SurvivalModel):
+    """Discrete-time neural survival model.
+
+    Args:
+        breaks: (J+1,) increasing interval boundaries from 0 in the time unit of the data
+            (see :mod:`pysurvbridge.data.intervals` for the paper's spacings), or an int J:
+            breaks at the quantiles of the training event times.
+        head: "flexible" or "proportional" (see the module docstring).
+        network: an ``nn.Module`` mapping (batch, p) inputs to (batch, width) features, e.g.
+            :func:`networks.small_cnn` for images; the head is added on top. It is deep-copied
+            at each fit, so the module passed here keeps its initial weights.
+        hidden, dropout, activation: an MLP body used when ``network`` is None; ``hidden=()``
+            puts the head directly on the covariates (the paper's "no hidden layer" model).
+        horizon: the time at which :meth:`predict_risk` ranks subjects (1 - S(horizon));
+            None = the break nearest the median training event time.
+        standardize: centre and scale covariates with the training means and SDs.
+    """
+
+    name = "nnet-survival"
+
+    def __init__(self, breaks: Sequence[float] | int = 19, *, head: str = "flexible",
+                 network: nn.Module | None = None, hidden: Sequence[int] = (), dropout: float = 0.0,
+                 activation: str = "relu", horizon: float | None = None,
+                 standardize: bool = True) -> None:
+        if head not in HEADS:
+            raise InvalidParameterError(f"head must be one of {HEADS}, but was {head!r}")
+        if isinstance(breaks, (int, np.integer)):
+            if breaks < 1:
+                raise InvalidParameterError(f"breaks as a number of intervals must be >= 1, but was {breaks!r}")
+            self.breaks = int(breaks)
+        else:
+            self.breaks = check_breaks(breaks).tolist()
+        if network is not None and not isinstance(network, nn.Module):
+            raise InvalidParameterError(f"network must be a torch.nn.Module or None, but was {type(network).__name__}")
+        self.head = head
+        self.network = network
+        self.hidden = tuple(int(h) for h in hidden)
+        self.dropout = dropout
+        self.activation = activation
+        self.horizon = horizon
+        self.standardize = standardize
+        mlp(1, self.hidden, 1, dropout=dropout, activation=activation)  # checks the arguments
+
+    # ------------------------------------------------------------------ training hooks
+    def fit(self, data, **kwargs) -> "NnetSurvival":
+        """See :meth:`SurvivalModel.fit`. Sets ``breaks_`` and ``horizon_`` first."""
+        from pysurvbridge.data.events import SurvivalData
+
+        in_memory = isinstance(data, SurvivalData)
+        if isinstance(self.breaks, int):
+            if not in_memory:
+                raise InvalidParameterError("with streamed minibatches give breaks as an array "
+                                            "(quantile breaks need the event times up front)")
+            self.breaks_ = breaks_event_quantiles(data.time, data.event, self.breaks)
+        else:
+            self.breaks_ = np.asarray(self.breaks, dtype=np.float64)
+        self._breaks_on_device = None
+        if self.horizon is not None:
+            self.horizon_ = float(self.horizon)
+        elif in_memory and data.n_events:
+            med = float(np.median(data.time[data.event == 1]))
+            self.horizon_ = float(self.breaks_[1:][np.argmin(np.abs(self.breaks_[1:] - med))])
+        else:
+            self.horizon_ = float(self.breaks_[len(self.breaks_) // 2])
+        return super().fit(data, **kwargs)
+
+    def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
+        if self.network is not None:
+            body = copy.deepcopy(self.network)
+        elif self.hidden:
+            body = mlp(n_features, self.hidden, None, dropout=self.dropout, activation=self.activation)
+        else:
+            body = nn.Identity()
+        with torch.no_grad():
+            was_training = body.training
+            body.eval()
+            features = body(example)
+            body.train(was_training)
+        if features.dim() != 2:
+            raise InvalidParameterError(
+                f"network must map (batch, {n_features}) inputs to (batch, width) features, but gave "
+                f"{tuple(features.shape)}")
+        J = len(self.breaks_) - 1
+        width = features.shape[1]
+        head = nn.Linear(width, J) if self.head == "flexible" else ProportionalHead(width, J)
+        return nn.Sequential(body, head)
+
+    def _targets(self, time: torch.Tensor, event: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        breaks = getattr(self, "_breaks_on_device", None)
+        if breaks is None or breaks.device != time.device or breaks.dtype != time.dtype:
+            breaks = torch.as_tensor(self.breaks_, dtype=time.dtype, device=time.device)
+            self._breaks_on_device = breaks
+        survived, failed = interval_targets(time, event, breaks)
+        return survived.to(torch.float32), failed.to(torch.float32)
+
+    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return discrete_nll(output, *targets)
+
+    # ------------------------------------------------------------------ prediction
+    def predict_interval_hazard(self, X) -> pd.DataFrame:
+        """h_ij: (n, J) conditional hazards, columns labelled by each interval's [start, end)."""
+        h = torch.sigmoid(self._output(X).double()).cpu().numpy()
+        b = self.breaks_
+        cols = [f"[{lo:g}, {hi:g})" for lo, hi in zip(b[:-1], b[1:])]
+        return pd.DataFrame(h, index=X.index if isinstance(X, pd.DataFrame) else None, columns=cols)
+
+    def _survival_at(self, output: torch.Tensor, times: np.ndarray) -> np.ndarray:
+        b = self.breaks_
+        if (times > b[-1]).any():
+            raise InvalidParameterError(
+                f"times {times[times > b[-1]][:3].tolist()} are after the last break {b[-1]:g}; "
+                "the model predicts survival only up to it")
+        log_surv = torch.nn.functional.logsigmoid(-output.double()).cpu().numpy()  # log(1 - h), (n, J)
+        cum = np.concatenate([np.zeros((len(log_surv), 1)), np.cumsum(log_surv, axis=1)], axis=1)
+        j = np.clip(np.searchsorted(b, times, side="right") - 1, 0, len(b) - 2)  # interval of t
+        frac = (times - b[j]) / (b[j + 1] - b[j])
+        return np.exp(cum[:, j] + log_surv[:, j] * frac)
+
+    def predict_risk(self, X, horizon: float | None = None) -> np.ndarray:
+        """(n,) 1 - S(horizon | x); ``horizon`` defaults to ``horizon_`` (set in fit)."""
+        t = self.horizon_ if horizon is None else float(horizon)
+        return 1.0 - self.predict_survival(X, [t]).to_numpy()[:, 0]
+
+    # ------------------------------------------------------------------ persistence
+    def _fitted_facts(self) -> dict:
+        return {"breaks": np.asarray(self.breaks_).tolist(), "horizon": self.horizon_}
+
+    def _load_extra_state(self, state, fitted) -> None:
+        self.breaks_ = np.asarray(fitted["breaks"], dtype=np.float64)
+        self.horizon_ = float(fitted["horizon"])

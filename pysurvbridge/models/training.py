@@ -1,0 +1,75 @@
+"""Pieces of the training loop: device choice, optimizers, progress and early stopping."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from pysurvbridge.errors import InvalidParameterError
+
+__all__ = ["resolve_device", "make_optimizer", "TrainingLog"]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+              "rmsprop": torch.optim.RMSprop}
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; anything else as torch.device, checked."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidParameterError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', but was {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(f"device={device!r} was asked for but torch sees no CUDA device "
+                                    f"(torch {torch.__version__}); use device='cpu' or 'auto'")
+    return dev
+
+
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float,
+                   weight_decay: float) -> torch.optim.Optimizer:
+    if name not in OPTIMIZERS:
+        raise InvalidParameterError(f"optimizer must be one of {sorted(OPTIMIZERS)}, but was {name!r}")
+    return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
+
+
+class TrainingLog:
+    """Loss history, the tqdm bar, and early stopping with a *copy* of the best weights.
+
+    ``record`` returns True when training should stop (``patience`` epochs without a lower
+    validation loss). ``best_state`` is a deep copy of the network's state_dict at the best
+    validation epoch (None without validation).
+    """
+
+    def __init__(self, desc: str, epochs: int, patience: int | None, verbose: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.rows: list[tuple[int, float, float]] = []
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False)
+
+    def record(self, epoch: int, train_loss: float, val_loss: float | None, network: nn.Module) -> bool:
+        self.rows.append((epoch + 1, train_loss, math.nan if val_loss is None else val_loss))
+        shown = {"train_loss": f"{train_loss:.4f}"}
+        if val_loss is not None:
+            shown["val_loss"] = f"{val_loss:.4f}"
+            if val_loss < self.best_loss:
+                self.best_loss, self.best_epoch = val_loss, epoch + 1
+                self.best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+        return (self.patience is not None and self.best_epoch is not None
+                and epoch + 1 - self.best_epoch >= self.patience)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["epoch", "train_loss", "val_loss"])
