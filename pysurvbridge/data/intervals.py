@@ -70,8 +70,8 @@ def make_intervals(time, event, breaks) -> tuple[np.ndarray, np.ndarray]:
     the censoring rule.
     """
     b = check_breaks(breaks)
-    t = np.asarray(time, dtype=np.float64).ravel()
-    e = np.asarray(event).ravel()
+    t = np.array(time, dtype=np.float64).ravel()  # copies: inputs may be read-only
+    e = np.array(event).ravel()
     if len(e) != len(t):
         raise InvalidSurvivalDataError(f"time and event must have the same length; got {len(t)} and {len(e)}")
     bad = ~np.isfinite(t) | (t < 0)

@@ -20,7 +20,7 @@ def as_vector(x, name: str) -> np.ndarray:
     """float64 numpy copy of a 1-D array-like or tensor, refusing NaN and infinity."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=np.float64)
+    arr = np.array(x, dtype=np.float64)  # a writable copy (containers hold read-only arrays)
     if arr.ndim != 1:
         raise InvalidParameterError(f"{name} must be 1-D, but has shape {arr.shape}")
     bad = ~np.isfinite(arr)

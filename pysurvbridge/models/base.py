@@ -151,7 +151,6 @@ class SurvivalModel:
 
         cuda_devices = [dev.index or 0] if dev.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(seed)
             generator = torch.Generator(device="cpu").manual_seed(seed)
             if streamed:
                 train, val = None, validation
@@ -170,6 +169,7 @@ class SurvivalModel:
             self.device_ = dev
             if self.scaler_ is not None:
                 example = self.scaler_.transform(example.to(torch.float32))
+            torch.manual_seed(seed)  # after peeking at a stream (a DataLoader's iterator draws a seed)
             self.network_ = self._build_network(n_features, example.to(torch.float32)).to(dev)
             opt = make_optimizer(optimizer, self.network_.parameters(), lr, weight_decay)
 

@@ -22,7 +22,7 @@ from pysurvbridge.errors import InvalidParameterError
 from pysurvbridge.losses import cox_nll
 from pysurvbridge.models.base import SurvivalModel
 from pysurvbridge.models.baseline import BreslowBaseline
-from pysurvbridge.models.networks import mlp
+from pysurvbridge.models.networks import check_mlp_args, mlp
 
 __all__ = ["DeepSurv"]
 
@@ -54,7 +54,7 @@ class DeepSurv(SurvivalModel):
         self.standardize = standardize
         if ties not in ("efron", "breslow"):
             raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {ties!r}")
-        mlp(1, self.hidden, 1, dropout=dropout, activation=activation)  # checks the arguments
+        check_mlp_args(self.hidden, dropout, activation)
 
     def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
         return mlp(n_features, self.hidden, 1, dropout=self.dropout, activation=self.activation,

@@ -7,7 +7,7 @@ from torch import nn
 
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["mlp", "small_cnn", "ACTIVATIONS"]
+__all__ = ["mlp", "small_cnn", "check_mlp_args", "ACTIVATIONS"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "selu": nn.SELU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}
 
@@ -19,13 +19,7 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int | None, *, dropout: float =
     ``hidden=()`` gives a single linear layer (a linear model); ``n_out=None`` stops after the
     last hidden layer (a feature extractor). Input (batch, n_in) -> output (batch, n_out).
     """
-    if activation not in ACTIVATIONS:
-        raise InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, but was {activation!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise InvalidParameterError(f"dropout must be in [0, 1), but was {dropout!r}")
-    hidden = [int(h) for h in hidden]
-    if any(h < 1 for h in hidden):
-        raise InvalidParameterError(f"hidden layer sizes must be >= 1, but were {hidden}")
+    hidden = check_mlp_args(hidden, dropout, activation)
     layers: list[nn.Module] = []
     width = n_in
     for h in hidden:
@@ -39,6 +33,18 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int | None, *, dropout: float =
     if n_out is not None:
         layers.append(nn.Linear(width, n_out, bias=bias_out))
     return nn.Sequential(*layers)
+
+
+def check_mlp_args(hidden: Sequence[int], dropout: float, activation: str) -> list[int]:
+    """Validate MLP hyper-parameters without building layers (which would draw random numbers)."""
+    if activation not in ACTIVATIONS:
+        raise InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, but was {activation!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise InvalidParameterError(f"dropout must be in [0, 1), but was {dropout!r}")
+    sizes = [int(h) for h in hidden]
+    if any(h < 1 for h in sizes):
+        raise InvalidParameterError(f"hidden layer sizes must be >= 1, but were {sizes}")
+    return sizes
 
 
 def small_cnn(image_shape: tuple[int, int] = (8, 8), channels: Sequence[int] = (16, 32),

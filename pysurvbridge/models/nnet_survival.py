@@ -21,6 +21,7 @@ refused (the model says nothing there).
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -32,7 +33,7 @@ from pysurvbridge.data.intervals import breaks_event_quantiles, check_breaks, in
 from pysurvbridge.errors import InvalidParameterError
 from pysurvbridge.losses import discrete_nll, proportional_hazard_logits
 from pysurvbridge.models.base import SurvivalModel
-from pysurvbridge.models.networks import mlp
+from pysurvbridge.models.networks import check_mlp_args, mlp
 
 __all__ = ["NnetSurvival", "ProportionalHead"]
 
@@ -61,7 +62,10 @@ class NnetSurvival(SurvivalModel):
         head: "flexible" or "proportional" (see the module docstring).
         network: an ``nn.Module`` mapping (batch, p) inputs to (batch, width) features, e.g.
             :func:`networks.small_cnn` for images; the head is added on top. It is deep-copied
-            at each fit, so the module passed here keeps its initial weights.
+            at each fit, so the module passed here is never trained in place.
+        reset_network: re-initialise the copied ``network`` under ``fit``'s seed (every
+            submodule with ``reset_parameters``), so fits are reproducible; False keeps its
+            weights (e.g. a pretrained feature extractor).
         hidden, dropout, activation: an MLP body used when ``network`` is None; ``hidden=()``
             puts the head directly on the covariates (the paper's "no hidden layer" model).
         horizon: the time at which :meth:`predict_risk` ranks subjects (1 - S(horizon));
@@ -74,7 +78,7 @@ class NnetSurvival(SurvivalModel):
     def __init__(self, breaks: Sequence[float] | int = 19, *, head: str = "flexible",
                  network: nn.Module | None = None, hidden: Sequence[int] = (), dropout: float = 0.0,
                  activation: str = "relu", horizon: float | None = None,
-                 standardize: bool = True) -> None:
+                 standardize: bool = True, reset_network: bool = True) -> None:
         if head not in HEADS:
             raise InvalidParameterError(f"head must be one of {HEADS}, but was {head!r}")
         if isinstance(breaks, (int, np.integer)):
@@ -92,7 +96,8 @@ class NnetSurvival(SurvivalModel):
         self.activation = activation
         self.horizon = horizon
         self.standardize = standardize
-        mlp(1, self.hidden, 1, dropout=dropout, activation=activation)  # checks the arguments
+        self.reset_network = reset_network
+        check_mlp_args(self.hidden, dropout, activation)
 
     # ------------------------------------------------------------------ training hooks
     def fit(self, data, **kwargs) -> "NnetSurvival":
@@ -120,6 +125,10 @@ class NnetSurvival(SurvivalModel):
     def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
         if self.network is not None:
             body = copy.deepcopy(self.network)
+            if self.reset_network:
+                for module in body.modules():
+                    if hasattr(module, "reset_parameters"):
+                        module.reset_parameters()
         elif self.hidden:
             body = mlp(n_features, self.hidden, None, dropout=self.dropout, activation=self.activation)
         else:
@@ -135,7 +144,9 @@ class NnetSurvival(SurvivalModel):
                 f"{tuple(features.shape)}")
         J = len(self.breaks_) - 1
         width = features.shape[1]
-        head = nn.Linear(width, J) if self.head == "flexible" else ProportionalHead(width, J)
+        with warnings.catch_warnings():  # no covariates: torch warns that a (J, 0) init is a no-op
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            head = nn.Linear(width, J) if self.head == "flexible" else ProportionalHead(width, J)
         return nn.Sequential(body, head)
 
     def _targets(self, time: torch.Tensor, event: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -53,7 +53,7 @@ class TrainingLog:
         self.best_loss = math.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False)
+        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=True)
 
     def record(self, epoch: int, train_loss: float, val_loss: float | None, network: nn.Module) -> bool:
         self.rows.append((epoch + 1, train_loss, math.nan if val_loss is None else val_loss))
