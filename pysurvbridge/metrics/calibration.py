@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import chisquare
 
 from pysurvbridge.errors import InvalidParameterError
@@ -84,7 +85,7 @@ class GroupCalibration:
     kaplan_meier, difference (predicted - kaplan_meier). ``max_abs_difference`` over all rows.
     """
 
-    table: "pd.DataFrame"
+    table: pd.DataFrame
 
     @property
     def max_abs_difference(self) -> float:
@@ -114,8 +115,6 @@ def group_calibration(survival, times, time, event, groups) -> GroupCalibration:
     data; ``groups``: (n,) labels (e.g. treatment arm, true digit). The check of Gensheimer &
     Narasimhan (2019, Fig. 2): a calibrated model's mean curve follows the group's KM curve.
     """
-    import pandas as pd
-
     from pysurvbridge.metrics._inputs import increasing_times, survival_arrays, survival_matrix
     from pysurvbridge.metrics.censoring import kaplan_meier
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, TrainingError
-from pysurvbridge.models.batches import Batch, StandardScaler, iterate_batches, split_validation
+from pysurvbridge.models.batches import StandardScaler, iterate_batches, split_validation
 from pysurvbridge.models.training import TrainingLog, make_optimizer, resolve_device
 
 __all__ = ["SurvivalModel"]

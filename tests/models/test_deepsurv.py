@@ -7,9 +7,7 @@ centered = FALSE) for the Breslow baseline at fixed coefficients.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-import torch
 
 from pysurvbridge.data import SurvivalData
 from pysurvbridge.models import DeepSurv
