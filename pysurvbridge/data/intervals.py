@@ -19,7 +19,7 @@ import torch
 
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 
-__all__ = ["make_intervals", "interval_targets", "breaks_equal_width",
+__all__ = ["make_intervals", "interval_targets", "interval_counts", "interval_masks", "breaks_equal_width",
            "breaks_event_quantiles", "breaks_half_life", "check_breaks"]
 
 
@@ -41,6 +41,35 @@ def check_breaks(breaks) -> np.ndarray:
     return b
 
 
+def interval_counts(time: torch.Tensor, event: torch.Tensor, breaks: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compact form of the targets: (n,) int64 ``n_survived`` (survival credit covers intervals
+    0..n_survived-1) and (n,) int64 ``failed_interval`` (-1 when there is no failure).
+
+    Two integers per subject instead of two (n, J) masks: what the training loop keeps on the
+    device and shuffles each epoch; :func:`interval_masks` expands a batch. No validation.
+    """
+    upper = breaks[1:].contiguous()
+    mid = (0.5 * (breaks[:-1] + breaks[1:])).contiguous()
+    t = time.contiguous()
+    after_upper = torch.searchsorted(upper, t, right=True)  # number of upper limits <= t
+    after_mid = torch.searchsorted(mid, t, right=True)      # number of midpoints <= t
+    is_event = event.bool()
+    n_survived = torch.where(is_event, after_upper, after_mid)
+    # an event at a_{j-1} <= t < a_j fails in interval j-1 = after_upper; none after the last break
+    failed = torch.where(is_event & (after_upper < upper.shape[0]), after_upper, torch.full_like(after_upper, -1))
+    return n_survived, failed
+
+
+def interval_masks(n_survived: torch.Tensor, failed_interval: torch.Tensor, n_intervals: int,
+                   dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, J) ``survived`` and ``failed`` indicator masks from :func:`interval_counts`."""
+    j = torch.arange(n_intervals, device=n_survived.device)
+    survived = (j < n_survived.unsqueeze(1)).to(dtype)
+    failed = (j == failed_interval.unsqueeze(1)).to(dtype)
+    return survived, failed
+
+
 def interval_targets(time: torch.Tensor, event: torch.Tensor, breaks: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Torch core of :func:`make_intervals`: (n,) time and event, (J+1,) breaks on one device.
@@ -48,18 +77,8 @@ def interval_targets(time: torch.Tensor, event: torch.Tensor, breaks: torch.Tens
     Returns ``survived`` and ``failed``, each (n, J) in ``time``'s dtype. No validation (the
     caller validated once).
     """
-    upper = breaks[1:]
-    mid = 0.5 * (breaks[:-1] + breaks[1:])
-    is_event = event.bool().unsqueeze(1)
-    t = time.unsqueeze(1)
-    survived = torch.where(is_event, t >= upper, t >= mid).to(time.dtype)
-    # the failure interval: the first j with t < a_j, i.e. a_{j-1} <= t < a_j
-    j = torch.searchsorted(upper, time.contiguous(), right=True)
-    failed = torch.zeros_like(survived)
-    inside = event.bool() & (j < upper.shape[0])
-    rows = torch.nonzero(inside).squeeze(1)
-    failed[rows, j[rows]] = 1.0
-    return survived, failed
+    n_survived, failed = interval_counts(time, event, breaks)
+    return interval_masks(n_survived, failed, breaks.shape[0] - 1, time.dtype)
 
 
 def make_intervals(time, event, breaks) -> tuple[np.ndarray, np.ndarray]:

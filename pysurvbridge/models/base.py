@@ -411,10 +411,11 @@ def _memory_batches(X: torch.Tensor, targets: tuple[torch.Tensor, ...], batch_si
     if batch_size is None or batch_size >= n:
         yield X, targets
         return
+    # one gather per epoch, then contiguous slices (views): cheaper than a gather per batch
     order = torch.randperm(n, generator=generator).to(X.device)
+    X, targets = X[order], tuple(t[order] for t in targets)
     for k in range(0, n, batch_size):
-        idx = order[k:k + batch_size]
-        yield X[idx], tuple(t[idx] for t in targets)
+        yield X[k:k + batch_size], tuple(t[k:k + batch_size] for t in targets)
 
 
 def _epoch_loss(losses: list[torch.Tensor], sizes: list[int], epoch: int) -> float:

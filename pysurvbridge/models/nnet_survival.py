@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from pysurvbridge.data.intervals import breaks_event_quantiles, check_breaks, interval_targets
+from pysurvbridge.data.intervals import breaks_event_quantiles, check_breaks, interval_counts, interval_masks
 from pysurvbridge.errors import InvalidParameterError
 from pysurvbridge.losses import discrete_nll, proportional_hazard_logits
 from pysurvbridge.models.base import SurvivalModel
@@ -154,11 +154,11 @@ class NnetSurvival(SurvivalModel):
         if breaks is None or breaks.device != time.device or breaks.dtype != time.dtype:
             breaks = torch.as_tensor(self.breaks_, dtype=time.dtype, device=time.device)
             self._breaks_on_device = breaks
-        survived, failed = interval_targets(time, event, breaks)
-        return survived.to(torch.float32), failed.to(torch.float32)
+        return interval_counts(time, event, breaks)  # two integers per subject, see interval_masks
 
     def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        return discrete_nll(output, *targets)
+        survived, failed = interval_masks(*targets, output.shape[1], output.dtype)
+        return discrete_nll(output, survived, failed)
 
     # ------------------------------------------------------------------ prediction
     def predict_interval_hazard(self, X) -> pd.DataFrame:
