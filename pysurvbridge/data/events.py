@@ -100,8 +100,8 @@ class SurvivalData:
         return int(self.event.sum())
 
     def subset(self, rows: np.ndarray) -> "SurvivalData":
-        """The subjects at positions (or boolean mask) ``rows``."""
-        rows = np.asarray(rows)
+        """The subjects at positions, a boolean mask or a slice ``rows``."""
+        rows = rows if isinstance(rows, slice) else np.asarray(rows)
         ids = None if self.ids is None else _frozen(self.ids[rows])
         return SurvivalData(_frozen(self.time[rows]), _frozen(self.event[rows]),
                             _frozen(self.X[rows]), self.covariates, ids, self.notes)

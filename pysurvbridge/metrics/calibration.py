@@ -92,13 +92,14 @@ class GroupCalibration:
         return float(self.table["difference"].abs().max())
 
     def plot(self, ax=None):
-        """Kaplan-Meier steps (solid) and mean predicted survival (dashed, dots) per group."""
+        """Kaplan-Meier (solid, crosses) and mean predicted survival (dashed, dots) per group,
+        both at the table's times."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.subplots(figsize=(6, 4))[1]
         for k, (g, part) in enumerate(self.table.groupby("group", sort=True)):
             colour = f"C{k % 10}"
-            ax.step(part["time"], part["kaplan_meier"], where="post", color=colour, label=f"{g}: Kaplan-Meier")
+            ax.plot(part["time"], part["kaplan_meier"], "x-", ms=4, color=colour, label=f"{g}: Kaplan-Meier")
             ax.plot(part["time"], part["predicted"], "o--", ms=3, color=colour, label=f"{g}: predicted (mean)")
         ax.set_xlabel("time")
         ax.set_ylabel("survival probability")

@@ -1,0 +1,23 @@
+"""The README's neural-model example runs as printed (its numbers are not asserted: it only
+shows the calls), then its models round-trip through save/load."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_neural_example_runs(tmp_path, monkeypatch):
+    text = README.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    (code,) = [b for b in blocks if "load_rotterdam" in b and "NnetSurvival(" in b]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code.replace(", seed=0)", ", seed=0, verbose=False)"), "README.md", "exec"), namespace)
+    deep, nnet, test = namespace["deep"], namespace["nnet"], namespace["test"]
+    assert set(deep.score(test)) == {"c_harrell", "ibs", "n"}
+    again = type(nnet).load(nnet.save(tmp_path / "nnet"))
+    np.testing.assert_array_equal(again.predict_risk(test.X), nnet.predict_risk(test.X))
