@@ -22,6 +22,9 @@ test: setup
 bench: setup
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) benchmarks/bench_classical.py
+	$(PY) benchmarks/bench_nnet_survival.py
+	$(PY) benchmarks/nnet_survival_paper.py
+	$(PY) benchmarks/deepsurv_minibatch.py
 
 doctor: setup
 	$(VENV)/bin/pysurvbridge doctor

@@ -75,14 +75,25 @@ def check_torch() -> Check:
     return Check("torch", True, f"{torch.__version__}; {device}")
 
 
+def check_optional(package: str, extra: str, with_it: str, without_it: str) -> Check:
+    """An optional Python package: its version and what it gives, or the pip command."""
+    try:
+        version = metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return Check(package, False, f"missing ({without_it})", f'pip install "pysurvbridge[{extra}]"')
+    return Check(package, True, f"{version} ({with_it})")
+
+
 def check_numba() -> Check:
     """numba compiles the concordance counter (O(n log n)); without it numpy does the same."""
-    try:
-        version = metadata.version("numba")
-    except metadata.PackageNotFoundError:
-        return Check("numba", False, "missing (concordance falls back to numpy, about 3x slower)",
-                     'pip install "pysurvbridge[fast]"')
-    return Check("numba", True, f"{version} (compiled concordance counting)")
+    return check_optional("numba", "fast", "compiled concordance counting",
+                          "concordance falls back to numpy, about 3x slower")
+
+
+def check_pyarrow() -> Check:
+    """pyarrow reads chunked parquet for out-of-core training (data/streaming.py)."""
+    return check_optional("pyarrow", "parquet", "out-of-core training from parquet chunks",
+                          "ParquetMinibatches unavailable; DataLoaders over memory-mapped arrays still work")
 
 
 def check_r_stack() -> list[Check]:
@@ -146,6 +157,7 @@ def run_checks() -> list[Check]:
         checks.append(Check("pysurvbridge", True, "source tree (not installed)"))
     checks.append(check_torch())
     checks.append(check_numba())
+    checks.append(check_pyarrow())
     checks.extend(check_r_stack())
     return checks
 

@@ -74,3 +74,5 @@ def test_missing_numba_says_how_to_install(monkeypatch):
     monkeypatch.setattr(doctor.metadata, "version", missing)
     check = doctor.check_numba()
     assert not check.ok and check.fix == 'pip install "pysurvbridge[fast]"'
+    check = doctor.check_pyarrow()
+    assert not check.ok and check.fix == 'pip install "pysurvbridge[parquet]"'
