@@ -62,3 +62,22 @@ def test_plot_returns_axes(tmp_path):
     ax = d_calibration([0.8, 0.3, 0.6, 1.0], [1, 1, 0, 0], bins=2).plot()
     ax.figure.savefig(tmp_path / "dcal.png")
     assert len(ax.patches) == 2
+
+
+def test_group_calibration_hand_case():
+    """Group a: times 1, 2, 3 all events -> KM at t = 1.5 is 2/3, at 2.5 is 1/3; group b: time 1
+    censored, 2 event -> KM 1 at 1.5, 0 at 2.5. Predicted means are plain averages."""
+    from pysurvbridge.metrics import group_calibration
+
+    S = np.array([[0.9, 0.5], [0.7, 0.3], [0.5, 0.1], [1.0, 0.2], [0.8, 0.0]])
+    cal = group_calibration(S, [1.5, 2.5], [1, 2, 3, 1, 2], [1, 1, 1, 0, 1], ["a", "a", "a", "b", "b"])
+    t = cal.table.set_index(["group", "time"])
+    assert t.loc[("a", 1.5), "kaplan_meier"] == pytest.approx(2 / 3)
+    assert t.loc[("a", 2.5), "kaplan_meier"] == pytest.approx(1 / 3)
+    assert t.loc[("b", 1.5), "kaplan_meier"] == pytest.approx(1.0)
+    assert t.loc[("b", 2.5), "kaplan_meier"] == pytest.approx(0.0)
+    assert t.loc[("a", 1.5), "predicted"] == pytest.approx(0.7)
+    assert t.loc[("b", 2.5), "predicted"] == pytest.approx(0.1)
+    # differences: a 0.7 - 2/3, 0.3 - 1/3; b 0.9 - 1 = -0.1, 0.1 - 0 = 0.1
+    assert cal.max_abs_difference == pytest.approx(0.1)
+    assert t["n"].tolist() == [3, 3, 2, 2]
