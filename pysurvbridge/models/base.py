@@ -61,9 +61,9 @@ class SurvivalModel:
     def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
         raise NotImplementedError
 
-    def _after_fit(self, X: torch.Tensor | None, time: torch.Tensor | None,
-                   event: torch.Tensor | None) -> None:
-        """Called after training with the (standardized) training tensors (None when streamed)."""
+    def _after_fit(self, inputs, targets: tuple[torch.Tensor, ...] | None) -> None:
+        """Called after training (eval mode, no grad) with the training inputs and targets from
+        :meth:`_prepare` (None when streamed)."""
 
     def _survival_at(self, output: torch.Tensor, times: np.ndarray) -> np.ndarray:
         """(n, len(times)) survival probabilities from the network's (n, ...) output."""
@@ -132,12 +132,12 @@ class SurvivalModel:
         """
         _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience)
         dev = resolve_device(device)
-        streamed = not isinstance(data, SurvivalData)
+        streamed = not isinstance(data, self.in_memory_types)
         if streamed:
             if not self.supports_streaming:
                 raise InvalidParameterError(
-                    f"{type(self).__name__} needs its training data in memory as a SurvivalData "
-                    f"(got {type(data).__name__})")
+                    f"{type(self).__name__} needs its training data in memory as a "
+                    f"{' or '.join(t.__name__ for t in self.in_memory_types)} (got {type(data).__name__})")
             if iter(data) is data:
                 raise InvalidParameterError(
                     "data is a one-shot iterator (e.g. a generator); training needs a source it "
@@ -152,35 +152,25 @@ class SurvivalModel:
         cuda_devices = [dev.index or 0] if dev.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda_devices):
             generator = torch.Generator(device="cpu").manual_seed(seed)
+            self.device_ = dev
             if streamed:
                 train, val = None, validation
                 first = next(iter(iterate_batches(data, None, None)))
-                n_features = first.X.shape[1] if first.X.dim() == 2 else None
+                self.n_features_ = first.X.shape[1]
                 self.covariates_ = None
                 self.scaler_ = StandardScaler.from_stream(data) if self.standardize else None
-                example = first.X
+                example = first.X if self.scaler_ is None else self.scaler_.transform(first.X)
             else:
-                train, val = split_validation(data, validation, seed)
-                n_features = train.X.shape[1]
-                self.covariates_ = tuple(train.covariates)
-                self.scaler_ = StandardScaler.from_array(train.X) if self.standardize else None
-                example = torch.tensor(np.array(train.X[:2]), dtype=torch.float32)
-            self.n_features_ = n_features
-            self.device_ = dev
-            if self.scaler_ is not None:
-                example = self.scaler_.transform(example.to(torch.float32))
+                train, val = self._split(data, validation, seed)
+                example = self._learn_inputs(train)
             torch.manual_seed(seed)  # after peeking at a stream (a DataLoader's iterator draws a seed)
-            self.network_ = self._build_network(n_features, example.to(torch.float32)).to(dev)
+            self.network_ = self._build_network(self.n_features_, example).to(dev)
             opt = make_optimizer(optimizer, self.network_.parameters(), lr, weight_decay)
 
-            X_tr = t_tr = e_tr = None
+            inputs_tr = targets_tr = None
             if not streamed:
-                X_tr, t_tr, e_tr = self._tensors(train, dev)
-                targets_tr = self._targets(t_tr, e_tr)
-            val_set = None
-            if val is not None:
-                X_va, t_va, e_va = self._tensors(val, dev)
-                val_set = (X_va, self._targets(t_va, e_va))
+                inputs_tr, targets_tr = self._prepare(train, dev)
+            val_set = None if val is None else self._prepare(val, dev)
 
             log = TrainingLog(type(self).__name__, epochs, patience, verbose)
             for epoch in range(epochs):
@@ -188,15 +178,15 @@ class SurvivalModel:
                 if streamed:
                     batches = self._streamed_batches(data, dev)
                 else:
-                    batches = _memory_batches(X_tr, targets_tr, batch_size, generator)
+                    batches = _memory_batches(inputs_tr, targets_tr, batch_size, generator)
                 losses, sizes = [], []
-                for X_b, targets_b in batches:
+                for inputs_b, targets_b in batches:
                     opt.zero_grad(set_to_none=True)
-                    loss = self._loss(self.network_(X_b), targets_b)
+                    loss = self._loss(self._forward(inputs_b), targets_b)
                     loss.backward()
                     opt.step()
                     losses.append(loss.detach())
-                    sizes.append(X_b.shape[0])
+                    sizes.append(targets_b[0].shape[0])
                 train_loss = _epoch_loss(losses, sizes, epoch)
                 val_loss = self._validation_loss(val_set) if val_set is not None else None
                 if val_loss is not None and not math.isfinite(val_loss):
@@ -211,13 +201,37 @@ class SurvivalModel:
             self.best_epoch_ = log.best_epoch
             self.network_.eval()
             with torch.no_grad():
-                self._after_fit(X_tr, t_tr, e_tr)
-        if streamed:
-            self.train_time_ = self.train_event_ = None
-        else:
+                self._after_fit(inputs_tr, targets_tr)
+        self.train_time_ = self.train_event_ = None
+        if isinstance(train, SurvivalData):
             self.train_time_ = np.asarray(train.time)
             self.train_event_ = np.asarray(train.event)
         return self
+
+    # ------------------------------------------------------------------ data hooks
+    #: containers ``fit`` holds in memory; anything else is treated as a minibatch source
+    in_memory_types: tuple[type, ...] = (SurvivalData,)
+
+    def _split(self, data, validation, seed: int):
+        """(train, validation) parts of an in-memory container (subjects held out at random)."""
+        return split_validation(data, validation, seed)
+
+    def _learn_inputs(self, train: SurvivalData) -> torch.Tensor:
+        """Set ``covariates_``, ``n_features_`` and ``scaler_`` from the training data; return a
+        small standardized example input for :meth:`_build_network`."""
+        self.n_features_ = train.X.shape[1]
+        self.covariates_ = tuple(train.covariates)
+        self.scaler_ = StandardScaler.from_array(train.X) if self.standardize else None
+        example = torch.tensor(np.array(train.X[:2]), dtype=torch.float32)
+        return example if self.scaler_ is None else self.scaler_.transform(example)
+
+    def _prepare(self, data: SurvivalData, dev: torch.device):
+        """(inputs, targets) on the device: the network's input(s) and the loss targets."""
+        X, time, event = self._tensors(data, dev)
+        return X, self._targets(time, event)
+
+    def _forward(self, inputs) -> torch.Tensor:
+        return self.network_(inputs)
 
     def _tensors(self, data: SurvivalData, dev: torch.device):
         X = torch.from_numpy(np.array(data.X, dtype=np.float32))
@@ -231,10 +245,10 @@ class SurvivalModel:
             yield batch.X.to(dev), self._targets(batch.time.to(dev), batch.event.to(dev))
 
     def _validation_loss(self, val_set) -> float:
-        X_va, targets = val_set
+        inputs, targets = val_set
         self.network_.eval()
         with torch.no_grad():
-            return float(self._loss(self.network_(X_va), targets))
+            return float(self._loss(self._forward(inputs), targets))
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
@@ -405,17 +419,20 @@ def _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience) 
             raise InvalidParameterError(f"patience must be a positive integer, but was {patience!r}")
 
 
-def _memory_batches(X: torch.Tensor, targets: tuple[torch.Tensor, ...], batch_size: int | None,
+def _memory_batches(inputs, targets: tuple[torch.Tensor, ...], batch_size: int | None,
                     generator: torch.Generator):
-    n = X.shape[0]
+    """(inputs, targets) minibatches; ``inputs`` is a tensor or a tuple of tensors (rows first)."""
+    n = targets[0].shape[0]
     if batch_size is None or batch_size >= n:
-        yield X, targets
+        yield inputs, targets
         return
     # one gather per epoch, then contiguous slices (views): cheaper than a gather per batch
-    order = torch.randperm(n, generator=generator).to(X.device)
-    X, targets = X[order], tuple(t[order] for t in targets)
+    order = torch.randperm(n, generator=generator).to(targets[0].device)
+    take = (lambda x, rows: tuple(t[rows] for t in x) if isinstance(x, tuple) else x[rows])
+    inputs, targets = take(inputs, order), take(targets, order)
     for k in range(0, n, batch_size):
-        yield X[k:k + batch_size], tuple(t[k:k + batch_size] for t in targets)
+        rows = slice(k, k + batch_size)
+        yield take(inputs, rows), take(targets, rows)
 
 
 def _epoch_loss(losses: list[torch.Tensor], sizes: list[int], epoch: int) -> float:

@@ -64,7 +64,8 @@ class DeepSurv(SurvivalModel):
         time, event = targets
         return cox_nll(output.squeeze(1).to(torch.float64), time, event, ties=self.ties)
 
-    def _after_fit(self, X, time, event) -> None:
+    def _after_fit(self, X, targets) -> None:
+        time, event = targets
         eta = self.network_(X).squeeze(1).double().cpu().numpy()
         self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy())
 
