@@ -147,12 +147,17 @@ def load_rotterdam(source: Source = "auto") -> pd.DataFrame:
 
 def bladder1_recurrent(
     arms: Sequence[str] = ("placebo", "pyridoxine", "thiotepa"), source: Source = "auto",
+    *, paper_inputs: bool = False,
 ):
     """bladder1 prepared for recurrent-event models (a :class:`RecurrentData`).
 
     Preparation: event = recurrence (status 1); deaths (status 2, 3) censor; the zero-length
     rows are dropped and counted in ``notes``; covariates treatment (one-hot, placebo as
-    reference), number and size; only subjects in ``arms``.
+    reference), number and size; only subjects in ``arms``. ``paper_inputs=True`` adds the
+    LSTM-Cox paper's outcome and post-baseline columns as covariates: ``recur`` (the subject's
+    total number of recurrences), ``rtumor`` and ``rsize`` (number and size of the recurrent
+    tumour at the row's stop; R's "." = none, coded 0). They leak the outcome: only
+    ``LSTMCox(protocol="paper")`` accepts them.
     """
     from pysurvbridge.data.recurrent import RecurrentData
 
@@ -164,6 +169,10 @@ def bladder1_recurrent(
     df["treatment"] = df["treatment"].cat.set_categories([a for a in df["treatment"].cat.categories if a in arms])
     df["event"] = (df["status"] == 1).astype(np.int64)
     covariates = (["treatment"] if len(arms) > 1 else []) + ["number", "size"]
+    if paper_inputs:
+        for col in ("rtumor", "rsize"):
+            df[col] = pd.to_numeric(df[col].replace(".", "0"), errors="raise").astype(np.float64)
+        covariates += ["recur", "rtumor", "rsize"]
     return RecurrentData.from_frame(
         df, id="id", start="start", stop="stop", event="event", covariates=covariates,
         one_hot=["treatment"] if len(arms) > 1 else [], drop_zero_length=True,

@@ -1,0 +1,350 @@
+"""LSTM-Cox for recurrent events ("LSTM-COX Model: A Concise and Efficient Deep Learning
+Approach for Handling Recurrent Events"), with an honest default protocol.
+
+Architecture, as the paper: LSTM (20 units, returning sequences) -> dropout 0.5 -> a dense layer
+without activation at every step -> the steps' outputs flattened into features -> a Cox model
+on those features. Sequences are 3 steps long; inputs default to the covariates (bladder1:
+treatment, number, size) and the recurrence count. The paper does not give the dense layer's
+width: ``step_features=2`` (6 features for 3 steps) is our choice.
+
+Protocols:
+
+- ``"history"`` (default): one sequence per at-risk interval (start, stop] built only from what
+  was known before the interval began (:mod:`pysurvbridge.data.sequences`); the network's
+  output is that interval's log-risk in ``cox_nll`` with (start, stop] risk sets (the
+  Andersen-Gill likelihood), trained end to end. Evaluate on held-out subjects.
+- ``"paper"``: the paper's two stages. One sequence per subject (its first ``seq_len``
+  intervals) over the paper's inputs, which include the outcome and post-baseline columns
+  ``stop``, ``recur``, ``rtumor``, ``rsize``; the LSTM is trained by MSE; its features feed a
+  Cox model fitted by :func:`pysurvbridge.classical.fit_cox` on survival time = last stop -
+  first start and status = the last row's event. Choices where the paper is silent: the MSE
+  target is the standardised log(1 + survival time); sequences are a subject's first
+  ``seq_len`` intervals; the split is left to the caller (``compare`` splits by subject).
+  Every fit and report in this protocol carries ``protocol_label_`` naming the leaky inputs.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from pysurvbridge.data.recurrent import RecurrentData
+from pysurvbridge.data.sequences import (
+    OUTCOME_FEATURES,
+    check_features,
+    default_features,
+    feature_matrix,
+    history_sequences,
+)
+from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
+from pysurvbridge.losses import cox_nll
+from pysurvbridge.models.base import SurvivalModel
+from pysurvbridge.models.baseline import BreslowBaseline
+from pysurvbridge.models.batches import StandardScaler
+
+__all__ = ["LSTMCox", "LSTMCoxNetwork", "PAPER_FEATURES"]
+
+PROTOCOLS = ("history", "paper")
+#: the paper's inputs on bladder1 (bladder1_recurrent(paper_inputs=True) provides them)
+PAPER_FEATURES = ("treatment[pyridoxine]", "treatment[thiotepa]", "number", "size", "recur", "stop",
+                  "rtumor", "rsize")
+
+
+class LSTMCoxNetwork(nn.Module):
+    """(n, L, p) sequences + (n, L) mask -> (n, 1) output; ``features`` gives (n, L * d).
+
+    Steps are read oldest first (packed, so padding never enters the LSTM state), the dense
+    outputs are right-aligned so the last feature block is always the most recent step, and
+    padded steps contribute zeros.
+    """
+
+    def __init__(self, n_inputs: int, seq_len: int, hidden_size: int = 20, dropout: float = 0.5,
+                 step_features: int = 2, head_bias: bool = False) -> None:
+        super().__init__()
+        self.seq_len, self.step_features = seq_len, step_features
+        self.lstm = nn.LSTM(n_inputs, hidden_size, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden_size, step_features)
+        self.head = nn.Linear(seq_len * step_features, 1, bias=head_bias)
+
+    def features(self, X: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        L = self.seq_len
+        lengths = mask.sum(dim=1)
+        packed = nn.utils.rnn.pack_padded_sequence(X, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=L)
+        out = self.dense(self.dropout(out)) * mask.unsqueeze(2).to(out.dtype)
+        steps = torch.arange(L, device=X.device)
+        shift = (L - lengths).unsqueeze(1)
+        index = (steps.unsqueeze(0) - shift).clamp(min=0)
+        aligned = torch.gather(out, 1, index.unsqueeze(2).expand(-1, -1, self.step_features))
+        aligned = aligned * (steps.unsqueeze(0) >= shift).unsqueeze(2).to(out.dtype)
+        return aligned.flatten(1)
+
+    def forward(self, X: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(X, mask))
+
+
+class LSTMCox(SurvivalModel):
+    """LSTM-Cox on :class:`RecurrentData` (see the module docstring for the two protocols).
+
+    Args:
+        features: input features per step (covariates, "recurrences", "start"; the paper
+            protocol also accepts "stop" and bladder1's recur, rtumor, rsize). Default: the
+            covariates and "recurrences" (history), :data:`PAPER_FEATURES` (paper).
+        seq_len: steps per sequence (paper: 3). hidden_size: LSTM units (paper: 20).
+        dropout: after the LSTM (paper: 0.5). step_features: dense outputs per step.
+        protocol: "history" or "paper". ties: Cox ties ("efron" or "breslow").
+        standardize: centre and scale the inputs with training means and SDs.
+
+    Learned state: ``network_``, ``features_``, ``protocol_label_``, ``baseline_`` (Breslow,
+    history), ``cox_`` (the stage-2 :class:`ClassicalFit`, paper), ``aic_`` (paper: the Cox
+    stage's AIC, k = number of Cox coefficients; network weights are not counted).
+    """
+
+    name = "lstm-cox"
+    supports_streaming = False
+    in_memory_types = (RecurrentData,)
+
+    def __init__(self, features: Sequence[str] | None = None, *, seq_len: int = 3, hidden_size: int = 20,
+                 dropout: float = 0.5, step_features: int = 2, protocol: str = "history",
+                 ties: str = "efron", standardize: bool = True) -> None:
+        if protocol not in PROTOCOLS:
+            raise InvalidParameterError(f"protocol must be one of {PROTOCOLS}, but was {protocol!r}")
+        if not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
+            raise InvalidParameterError(f"seq_len must be an integer >= 1, but was {seq_len!r}")
+        for name, value in (("hidden_size", hidden_size), ("step_features", step_features)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise InvalidParameterError(f"{name} must be an integer >= 1, but was {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise InvalidParameterError(f"dropout must be in [0, 1), but was {dropout!r}")
+        if ties not in ("efron", "breslow"):
+            raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {ties!r}")
+        self.features = None if features is None else list(features)
+        self.seq_len = int(seq_len)
+        self.hidden_size = int(hidden_size)
+        self.dropout = dropout
+        self.step_features = int(step_features)
+        self.protocol = protocol
+        self.ties = ties
+        self.standardize = standardize
+
+    @property
+    def registry_name(self) -> str:
+        """"lstm-cox" (history) or "lstm-cox-paper" (the paper's leaky protocol)."""
+        return "lstm-cox" if self.protocol == "history" else "lstm-cox-paper"
+
+    # ------------------------------------------------------------------ data hooks
+    def _split(self, data: RecurrentData, validation, seed: int):
+        if validation is None:
+            return data, None
+        if isinstance(validation, RecurrentData):
+            return data, validation
+        if not isinstance(validation, (float, int)) or not 0 < validation < 1:
+            raise InvalidParameterError(
+                f"validation must be a fraction in (0, 1) or a RecurrentData, but was {validation!r}")
+        ids = np.asarray(data.ids)
+        order = np.random.default_rng(seed).permutation(len(ids))
+        n_val = int(round(validation * len(ids)))
+        if n_val < 2 or len(ids) - n_val < 2:
+            raise InvalidParameterError(f"validation={validation} leaves {n_val} of {len(ids)} subjects for validation")
+        return data.subset(ids[order[n_val:]]), data.subset(ids[order[:n_val]])
+
+    def _learn_inputs(self, train: RecurrentData) -> torch.Tensor:
+        paper = self.protocol == "paper"
+        wanted = self.features if self.features is not None else (list(PAPER_FEATURES) if paper else default_features(train))
+        self.features_ = tuple(check_features(train, [f for f in wanted if f != "stop"], allow_outcomes=paper)
+                               + (["stop"] if "stop" in wanted else []))
+        if "stop" in self.features_ and not paper:
+            raise InvalidParameterError("feature 'stop' is the end of the interval being predicted; "
+                                        "only protocol='paper' accepts it")
+        self.covariates_ = self.features_
+        self.n_features_ = len(self.features_)
+        values = self._values(train)
+        self.scaler_ = StandardScaler.from_array(values) if self.standardize else None
+        leaky = [f for f in self.features_ if f in OUTCOME_FEATURES]
+        self.protocol_label_ = ("history (inputs known before each interval)" if not paper else
+                                f"paper (leaky protocol: inputs {leaky} carry the outcome or post-baseline data)")
+        return torch.zeros((2, self.seq_len, self.n_features_))
+
+    def _values(self, data: RecurrentData) -> np.ndarray:
+        plain = [f for f in self.features_ if f != "stop"]
+        values = feature_matrix(data, plain)
+        if "stop" in self.features_:
+            values = np.column_stack([values, data.frame["stop"].to_numpy(np.float64)])
+        return values
+
+    def _sequences(self, data: RecurrentData) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """(X (m, L, p) standardized, mask (m, L), targets frame) for the protocol's units."""
+        if not isinstance(data, RecurrentData):
+            raise InvalidParameterError(f"LSTMCox needs a RecurrentData, but got {type(data).__name__}")
+        missing = [f for f in self.features_ if f not in (*data.covariates, "recurrences", "start", "stop")]
+        if missing:
+            raise InvalidSurvivalDataError(f"the data lack the input features {missing} the model was fitted on")
+        if self.protocol == "history":
+            seq = history_sequences(data, [f for f in self.features_], self.seq_len)
+            X, mask = seq.X.astype(np.float64), seq.mask
+            units = pd.DataFrame({"id": seq.ids, "start": seq.start, "stop": seq.stop, "event": seq.event})
+        else:
+            X, mask, units = _subject_sequences(data, self._values(data), self.seq_len)
+        if self.scaler_ is not None:
+            mean, scale = self.scaler_.mean.numpy(), self.scaler_.scale.numpy()
+            X = np.where(mask[:, :, None], (X - mean) / scale, 0.0)
+        return X.astype(np.float32), mask, units
+
+    def _prepare(self, data: RecurrentData, dev: torch.device):
+        X, mask, units = self._sequences(data)
+        inputs = (torch.from_numpy(X).to(dev), torch.from_numpy(mask).to(dev))
+        t = lambda c: torch.from_numpy(units[c].to_numpy(np.float64)).to(dev)  # noqa: E731
+        if self.protocol == "history":
+            return inputs, (t("start"), t("stop"), t("event"))
+        if not hasattr(self, "target_mean_"):  # MSE target scaled on the training subjects
+            log_time = np.log1p(units["time"].to_numpy(np.float64))
+            self.target_mean_, self.target_scale_ = float(log_time.mean()), float(log_time.std() or 1.0)
+        target = (np.log1p(units["time"].to_numpy(np.float64)) - self.target_mean_) / self.target_scale_
+        return inputs, (torch.from_numpy(target).to(dev), t("time"), t("event"))
+
+    def _build_network(self, n_features: int, example) -> nn.Module:
+        return LSTMCoxNetwork(n_features, self.seq_len, self.hidden_size, self.dropout, self.step_features,
+                              head_bias=self.protocol == "paper")
+
+    def _forward(self, inputs) -> torch.Tensor:
+        return self.network_(*inputs)
+
+    def _loss(self, output: torch.Tensor, targets) -> torch.Tensor:
+        if self.protocol == "history":
+            start, stop, event = targets
+            return cox_nll(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties)
+        return torch.mean((output.squeeze(1).to(torch.float64) - targets[0]) ** 2)
+
+    def fit(self, data: RecurrentData, **kwargs) -> "LSTMCox":
+        """See :meth:`SurvivalModel.fit`; ``data`` is a RecurrentData, ``validation`` a fraction
+        of subjects or a RecurrentData. Full batch by default (whole risk sets)."""
+        for attr in ("target_mean_", "target_scale_"):
+            self.__dict__.pop(attr, None)
+        return super().fit(data, **kwargs)
+
+    def _after_fit(self, inputs, targets) -> None:
+        features = self.network_.features(*inputs).double().cpu().numpy()
+        if self.protocol == "history":
+            start, stop, event = (t.cpu().numpy() for t in targets)
+            eta = self.network_.head(torch.from_numpy(features).to(self.network_.head.weight)).squeeze(1)
+            self.baseline_ = BreslowBaseline.fit(eta.double().cpu().numpy(), stop, event, start)
+            return
+        self._fit_cox_stage(features, targets[1].cpu().numpy(), targets[2].cpu().numpy())
+
+    def _fit_cox_stage(self, features: np.ndarray, time: np.ndarray, event: np.ndarray) -> None:
+        from pysurvbridge.classical import fit_cox
+        from pysurvbridge.data.events import SurvivalData
+
+        names = [f"lstm_feature_{j}" for j in range(features.shape[1])]
+        self.cox_ = fit_cox(SurvivalData.from_arrays(time, event, features, names), engine="native", ties=self.ties)
+        self.aic_ = self.cox_.aic
+
+    # ------------------------------------------------------------------ prediction
+    def _eval_inputs(self, data: RecurrentData):
+        self._check_fitted()
+        X, mask, units = self._sequences(data)
+        return (torch.from_numpy(X).to(self.device_), torch.from_numpy(mask).to(self.device_)), units
+
+    def predict_features(self, data: RecurrentData) -> np.ndarray:
+        """(m, seq_len * step_features) learned features, one row per interval (history) or
+        subject (paper)."""
+        inputs, _ = self._eval_inputs(data)
+        self.network_.eval()
+        with torch.no_grad():
+            return self.network_.features(*inputs).double().cpu().numpy()
+
+    def predict_risk(self, data: RecurrentData) -> np.ndarray:
+        """Log-risk: one per counting-process row (history) or per subject (paper: the Cox
+        stage's linear predictor on the learned features)."""
+        if self.protocol == "history":
+            inputs, _ = self._eval_inputs(data)
+            self.network_.eval()
+            with torch.no_grad():
+                return self.network_(*inputs).squeeze(1).double().cpu().numpy()
+        return self.cox_.predict_log_risk(self.predict_features(data))
+
+    def predict_subject_risk(self, data: RecurrentData) -> pd.Series:
+        """Log-risk at each subject's first interval (history) or the subject's risk (paper),
+        indexed by id: what Harrell's C on time to first event ranks."""
+        risk = self.predict_risk(data)
+        if self.protocol == "history":
+            first = ~pd.Series(data.frame["id"].to_numpy()).duplicated().to_numpy()
+            return pd.Series(risk[first], index=data.frame["id"].to_numpy()[first])
+        return pd.Series(risk, index=pd.unique(data.frame["id"]))
+
+    def predict_survival(self, data: RecurrentData, times: Sequence[float]) -> pd.DataFrame:
+        """Probability of no event by each time from 0, per subject (rows by id): history, from
+        the first interval's risk and the Breslow (start, stop] baseline; paper, from the Cox
+        stage."""
+        grid = np.asarray(times, dtype=np.float64)
+        risk = self.predict_subject_risk(data)
+        if self.protocol == "history":
+            surv = self.baseline_.survival(risk.to_numpy(), grid)
+        else:
+            surv = self.cox_.predict_survival(self.predict_features(data), grid).to_numpy()
+        return pd.DataFrame(surv, index=risk.index, columns=pd.Index(grid, name="time"))
+
+    def score(self, data: RecurrentData, times=None) -> dict[str, float]:
+        """Harrell's C of the subject risk on time to first event ("c_first_event") and, for
+        the history protocol, the counting-process C of each interval's risk ("c_intervals",
+        survival::concordance on Surv(start, stop, event))."""
+        from pysurvbridge import metrics
+
+        first = _first_event(data)
+        risk = self.predict_subject_risk(data).loc[first.index]
+        out = {"c_first_event": metrics.concordance_harrell(risk.to_numpy(), first["time"], first["event"])}
+        if self.protocol == "history":
+            f = data.frame
+            out["c_intervals"] = metrics.concordance_recurrent(self.predict_risk(data), f["start"], f["stop"], f["event"])
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def _fitted_facts(self) -> dict:
+        facts = {"features": list(self.features_), "protocol_label": self.protocol_label_}
+        if self.protocol == "paper":
+            facts.update(target_mean=self.target_mean_, target_scale=self.target_scale_,
+                         cox_beta=self.cox_.coef.tolist())
+        return facts
+
+    def _extra_state(self) -> dict[str, torch.Tensor]:
+        return self.baseline_.state() if self.protocol == "history" else {}
+
+    def _load_extra_state(self, state, fitted) -> None:
+        self.features_ = tuple(fitted["features"])
+        self.protocol_label_ = fitted["protocol_label"]
+        if self.protocol == "history":
+            self.baseline_ = BreslowBaseline.from_state(state)
+        else:
+            raise InvalidParameterError("saving the paper protocol's Cox stage is not supported; refit it")
+
+
+def _first_event(data: RecurrentData) -> pd.DataFrame:
+    """time to first event and its indicator per subject (index id), from enum == 1 rows."""
+    f = data.frame
+    rows = f.loc[f["enum"] == 1]
+    g = rows.groupby("id", sort=False)
+    return pd.DataFrame({"time": g["stop"].max() - g["start"].min(), "event": g["event"].max()})
+
+
+def _subject_sequences(data: RecurrentData, values: np.ndarray, seq_len: int):
+    """Paper protocol: each subject's first ``seq_len`` rows (padded), survival time = last
+    stop - first start, status = the last row's event."""
+    f = data.frame
+    ids = f["id"].to_numpy()
+    subjects = pd.unique(ids)
+    position = f.groupby("id", sort=False).cumcount().to_numpy()
+    subject_index = pd.Index(subjects).get_indexer(ids)
+    X = np.zeros((len(subjects), seq_len, values.shape[1]))
+    mask = np.zeros((len(subjects), seq_len), dtype=bool)
+    keep = position < seq_len
+    X[subject_index[keep], position[keep]] = values[keep]
+    mask[subject_index[keep], position[keep]] = True
+    g = f.groupby("id", sort=False)
+    units = pd.DataFrame({"id": subjects, "time": (g["stop"].max() - g["start"].min()).to_numpy(),
+                          "event": g["event"].last().to_numpy()})
+    return X, mask, units
