@@ -156,7 +156,8 @@ def bladder1_recurrent(
     reference), number and size; only subjects in ``arms``. ``paper_inputs=True`` adds the
     LSTM-Cox paper's outcome and post-baseline columns as covariates: ``recur`` (the subject's
     total number of recurrences), ``rtumor`` and ``rsize`` (number and size of the recurrent
-    tumour at the row's stop; R's "." = none, coded 0). They leak the outcome: only
+    tumour at the row's stop; R's "." is coded 0: on censored rows it means no recurrence, on
+    3 recurrence rows (subjects 47, 65, 103) it is missing). They leak the outcome: only
     ``LSTMCox(protocol="paper")`` accepts them.
     """
     from pysurvbridge.data.recurrent import RecurrentData

@@ -101,8 +101,10 @@ class LSTMCox(SurvivalModel):
         standardize: centre and scale the inputs with training means and SDs.
 
     Learned state: ``network_``, ``features_``, ``protocol_label_``, ``baseline_`` (Breslow,
-    history), ``cox_`` (the stage-2 :class:`ClassicalFit`, paper), ``aic_`` (paper: the Cox
-    stage's AIC, k = number of Cox coefficients; network weights are not counted).
+    history), ``cox_`` (the stage-2 :class:`ClassicalFit`, paper), ``aic_``: -2 log partial
+    likelihood on the training data + 2k with k = the Cox coefficients on the learned features
+    (seq_len x step_features; network weights are not counted): the Andersen-Gill (start, stop]
+    likelihood (history) or the subject-level Cox stage (paper). ``aic_counts_`` says so.
     """
 
     name = "lstm-cox"
@@ -166,6 +168,10 @@ class LSTMCox(SurvivalModel):
         values = self._values(train)
         self.scaler_ = StandardScaler.from_array(values) if self.standardize else None
         leaky = [f for f in self.features_ if f in OUTCOME_FEATURES]
+        k = self.seq_len * self.step_features
+        self.aic_counts_ = (f"k = {k} Cox coefficients on the learned features (network weights not counted); "
+                            + ("Andersen-Gill (start, stop] partial likelihood" if not paper else
+                               "Cox partial likelihood of subject survival time (last stop - first start)"))
         self.protocol_label_ = ("history (inputs known before each interval)" if not paper else
                                 f"paper (leaky protocol: inputs {leaky} carry the outcome or post-baseline data)")
         return torch.zeros((2, self.seq_len, self.n_features_))
@@ -232,7 +238,11 @@ class LSTMCox(SurvivalModel):
         if self.protocol == "history":
             start, stop, event = (t.cpu().numpy() for t in targets)
             eta = self.network_.head(torch.from_numpy(features).to(self.network_.head.weight)).squeeze(1)
-            self.baseline_ = BreslowBaseline.fit(eta.double().cpu().numpy(), stop, event, start)
+            eta = eta.double().cpu().numpy()
+            self.baseline_ = BreslowBaseline.fit(eta, stop, event, start)
+            t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64))  # noqa: E731
+            loglik = -cox_nll(t(eta), t(stop), t(event), start=t(start), ties=self.ties, reduction="sum").item()
+            self.aic_ = -2.0 * loglik + 2.0 * self.network_.head.weight.numel()
             return
         self._fit_cox_stage(features, targets[1].cpu().numpy(), targets[2].cpu().numpy())
 
