@@ -207,6 +207,11 @@ class LSTMCox(SurvivalModel):
         t = lambda c: torch.from_numpy(units[c].to_numpy(np.float64)).to(dev)  # noqa: E731
         if self.protocol == "history":
             return inputs, (t("start"), t("stop"), t("event"))
+        if not units["event"].any():
+            raise InvalidSurvivalDataError(
+                "protocol='paper' takes each subject's status from its last row, and every last row "
+                f"here is censored ({len(units)} subjects, 0 events): counting-process data that end "
+                "at the end of follow-up have no events under the paper's rule")
         if not hasattr(self, "target_mean_"):  # MSE target scaled on the training subjects
             log_time = np.log1p(units["time"].to_numpy(np.float64))
             self.target_mean_, self.target_scale_ = float(log_time.mean()), float(log_time.std() or 1.0)

@@ -124,3 +124,13 @@ def test_bad_input_is_named(bladder1):
     with pytest.raises(InvalidSurvivalDataError, match="lack the input features"):
         LSTMCox().fit(bladder1, epochs=1, verbose=False).predict_risk(narrow)
     assert m.predict_risk(narrow).shape == (len(narrow),)
+
+
+def test_paper_protocol_explains_when_its_status_rule_finds_no_events():
+    """The paper's status = the last row's event; simulated counting-process data end every
+    subject with a censored row (end of follow-up), so the rule finds no events."""
+    from pysurvbridge.simulate import paper_validation
+
+    sim = paper_validation(seed=1)
+    with pytest.raises(InvalidSurvivalDataError, match="every last row here is censored"):
+        LSTMCox([*sim.covariates, "stop"], protocol="paper").fit(sim, epochs=1, verbose=False)
