@@ -21,3 +21,11 @@ def test_readme_neural_example_runs(tmp_path, monkeypatch):
     assert set(deep.score(test)) == {"c_harrell", "ibs", "n"}
     again = type(nnet).load(nnet.save(tmp_path / "nnet"))
     np.testing.assert_array_equal(again.predict_risk(test.X), nnet.predict_risk(test.X))
+
+
+def test_readme_lstm_cox_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    (code,) = [b for b in blocks if "LSTMCox()" in b]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert set(namespace["model"].score(namespace["test"])) == {"c_first_event", "c_intervals"}
