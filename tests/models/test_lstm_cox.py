@@ -134,3 +134,16 @@ def test_paper_protocol_explains_when_its_status_rule_finds_no_events():
     sim = paper_validation(seed=1)
     with pytest.raises(InvalidSurvivalDataError, match="every last row here is censored"):
         LSTMCox([*sim.covariates, "stop"], protocol="paper").fit(sim, epochs=1, verbose=False)
+
+
+def test_interpretation_tools_run_on_the_fitted_model(bladder1, split, history_fit, tmp_path):
+    test = bladder1.subset(split[1])
+    grads = history_fit.input_attribution(test)
+    assert len(grads) == 3 * 5 and (grads["mean_abs_gradient"] >= 0).all()
+    local = history_fit.local_explanation(test, 0, n_samples=200)
+    assert 0 <= local.r2 <= 1 and len(local.coefficients) == 5  # first interval: one real step x 5 features
+    emb = history_fit.feature_embedding(test, method="pca")
+    emb.save(tmp_path / "features.png")
+    assert emb.coordinates.shape == (len(test), 2) and (tmp_path / "features.png").stat().st_size > 5000
+    with pytest.raises(InvalidParameterError, match="row must be in"):
+        history_fit.local_explanation(test, 10_000)
