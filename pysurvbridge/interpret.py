@@ -177,7 +177,7 @@ class FeatureEmbedding:
         for label, colour in (("low", "C0"), ("high", "C3")):
             pts = self.coordinates[self.group == label]
             ax.scatter(pts[:, 0], pts[:, 1], s=12, alpha=0.7, color=colour, label=f"{label} predicted risk")
-        ax.set_title(title or f"learned features ({self.method.upper()})")
+        ax.set_title(title or f"learned features ({ {'pca': 'PCA', 'tsne': 't-SNE'}[self.method] })")
         ax.legend()
         return ax
 
