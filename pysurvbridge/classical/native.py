@@ -53,7 +53,8 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     change = float("nan")
     reason = f"relative change in log-likelihood still above {eps:g}"
     for iterations in range(1, max_iter + 1):
-        score, info = _score_info(X, index, sums)
+        with np.errstate(all="ignore"):  # overflow is caught by the test below and warned about
+            score, info = _score_info(X, index, sums)
         if not (np.isfinite(score).all() and np.isfinite(info).all()):
             reason = "risk scores over- or underflow: a coefficient is running off to infinity"
             break

@@ -147,3 +147,21 @@ def test_interpretation_tools_run_on_the_fitted_model(bladder1, split, history_f
     assert emb.coordinates.shape == (len(test), 2) and (tmp_path / "features.png").stat().st_size > 5000
     with pytest.raises(InvalidParameterError, match="row must be in"):
         history_fit.local_explanation(test, 10_000)
+
+
+def test_subjects_left_without_rows_are_named(bladder1):
+    """bladder1 subjects 1 and 49 have only zero-length rows (R: subset(bladder1, id %in% c(1, 49))
+    has start == stop): preparation drops and names them, and asking for them is an error."""
+    assert any("[1, 49]" in note for note in bladder1.notes)
+    with pytest.raises(InvalidParameterError, match=r"unknown subject ids \[1\]"):
+        bladder1.subset([1, 2])
+
+
+def test_paper_first_stage_learns_its_mse_target(split):
+    leaky = bladder1_recurrent(paper_inputs=True)
+    with pytest.warns(ConvergenceWarning):
+        m = LSTMCox(protocol="paper", dropout=0.0).fit(leaky.subset(split[0]), epochs=100, lr=1e-2, seed=0,
+                                                       verbose=False)
+    loss = m.history_["train_loss"]
+    # the target is standardized, so predicting its mean gives MSE 1; training must do better
+    assert loss.iloc[0] > 0.8 and loss.iloc[-1] < 0.5 * loss.iloc[0]
