@@ -12,11 +12,17 @@ $(STAMP): pyproject.toml scripts/install_r.sh scripts/setup_python.sh
 	bash scripts/setup_python.sh
 	touch $(STAMP)
 
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
+	bash scripts/install_browser.sh
+	touch $(BROWSER_STAMP)
+
+# the main job: classical models and LSTM-Cox on bladder1, 3 subject splits, report.html
 demo: setup
 	$(VENV)/bin/pysurvbridge doctor || true
-	$(VENV)/bin/pysurvbridge describe bladder1
+	$(VENV)/bin/pysurvbridge compare bladder1 --models cox,ag,wlw,pwp-total,lstm-cox,lstm-cox-paper --seeds 3 --out report.html
 
-test: setup
+test: setup $(BROWSER_STAMP)
 	$(PY) -m pytest -q tests
 
 bench: setup

@@ -2,6 +2,9 @@
 
     pysurvbridge doctor              what is installed and how to fix what is not
     pysurvbridge describe bladder1   a summary of a prepared data set
+    pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html
+    pysurvbridge compare data.csv --id id --start start --stop stop --event event --covariates x1,x2
+    pysurvbridge simulate recurrent --n 1000 --out sim.csv
 """
 from __future__ import annotations
 
@@ -27,11 +30,60 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from pysurvbridge.compare import DATASETS, compare
+    from pysurvbridge.data.recurrent import RecurrentData
+    from pysurvbridge.errors import InvalidParameterError
+
+    if args.data in DATASETS:
+        data = args.data
+    else:
+        path = Path(args.data)
+        if not path.exists():
+            raise InvalidParameterError(f"{args.data!r} is neither a data set ({', '.join(DATASETS)}) nor a file")
+        missing = [f"--{k}" for k in ("id", "start", "stop", "event") if getattr(args, k) is None]
+        if missing:
+            raise InvalidParameterError(f"a CSV needs {' '.join(missing)} to name its columns")
+        frame = pd.read_csv(path)
+        data = RecurrentData.from_frame(frame, id=args.id, start=args.start, stop=args.stop, event=args.event,
+                                        covariates=_names(args.covariates or ""),
+                                        one_hot=_names(args.one_hot or ""), drop_zero_length=args.drop_zero_length)
+    result = compare(data, models=_names(args.models), seeds=args.seeds, test_size=args.test_size,
+                     epochs=args.epochs, verbose=not args.quiet)
+    print(result.to_markdown())
+    for note in result.notes:
+        print(f"note: {note}")
+    if args.out:
+        result.to_html(args.out)
+        print(f"report written to {args.out}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pysurvbridge.simulate import simulate_recurrent
+
+    data = simulate_recurrent(args.n, shape=args.shape, scale=args.scale, end_time=("fixed", args.end_time),
+                              seed=args.seed)
+    data.frame.to_csv(args.out, index=False)
+    print(f"{data.describe().splitlines()[0]}; written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pysurvbridge",
         description="Classical (R survival) and neural (PyTorch) survival models side by side.",
-        epilog="examples:\n  pysurvbridge doctor\n  pysurvbridge describe bladder1",
+        epilog=("examples:\n  pysurvbridge doctor\n  pysurvbridge describe bladder1\n"
+                "  pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html\n"
+                "  pysurvbridge simulate recurrent --n 1000 --out sim.csv"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -44,6 +96,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", choices=["auto", "r", "csv"], default="auto",
                    help="load from R's survival or the CSV copy shipped with the package")
     p.set_defaults(func=_describe)
+
+    p = sub.add_parser(
+        "compare", help="fit classical and deep models on the same subject splits; print the table, write a report",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("examples:\n  pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html\n"
+                "  pysurvbridge compare sim.csv --id id --start start --stop stop --event event "
+                "--covariates x1,x2 --models cox,ag,lstm-cox\n\nmodels: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, "
+                "nnet-survival, lstm-cox, lstm-cox-paper (bladder1 only)"))
+    p.add_argument("data", help="bladder1, bladder, cgd, or a CSV of (start, stop] rows")
+    p.add_argument("--models", default="cox,ag,wlw,pwp-total,lstm-cox", help="comma-separated model names")
+    p.add_argument("--seeds", type=int, default=3, help="number of subject splits (seeds 0..n-1); default 3")
+    p.add_argument("--test-size", type=float, default=0.3, help="fraction of subjects held out (default 0.3)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs of the deep models")
+    p.add_argument("--out", help="write the HTML report here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    for col in ("id", "start", "stop", "event"):
+        p.add_argument(f"--{col}", help=f"CSV column holding {col}")
+    p.add_argument("--covariates", help="CSV: comma-separated covariate columns")
+    p.add_argument("--one-hot", help="CSV: comma-separated categorical covariates to expand")
+    p.add_argument("--drop-zero-length", action="store_true", help="CSV: drop start == stop rows (counted in notes)")
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("simulate", help="simulate data with known truth and write a CSV",
+                       epilog="example: pysurvbridge simulate recurrent --n 1000 --out sim.csv")
+    p.add_argument("kind", choices=["recurrent"], help="recurrent: Weibull proportional-intensity recurrent events")
+    p.add_argument("--n", type=int, default=200, help="subjects (default 200)")
+    p.add_argument("--shape", type=float, default=1.5)
+    p.add_argument("--scale", type=float, default=10.0)
+    p.add_argument("--end-time", type=float, default=20.0, help="fixed end of follow-up (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="CSV path")
+    p.set_defaults(func=_simulate)
     return parser
 
 

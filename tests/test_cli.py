@@ -26,3 +26,32 @@ def test_bad_dataset_is_a_one_line_error():
 def test_no_command_prints_help():
     out = run()
     assert out.returncode == 2 and "doctor" in out.stdout
+
+
+def test_compare_bladder1_writes_a_report(tmp_path):
+    out = run("compare", "bladder1", "--models", "cox,ag", "--seeds", "1", "--quiet", "--out", str(tmp_path / "r.html"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("| model | family |") and "| ag | classical |" in out.stdout
+    assert "note: AIC" in out.stdout and (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_simulate_then_compare_a_csv(tmp_path):
+    csv = tmp_path / "sim.csv"
+    out = run("simulate", "recurrent", "--n", "120", "--out", str(csv))
+    assert out.returncode == 0 and "120 subjects" in out.stdout
+    out = run("compare", str(csv), "--id", "id", "--start", "start", "--stop", "stop", "--event", "event",
+              "--covariates", "x1,x2", "--models", "cox,ag", "--seeds", "1", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "| cox | classical |" in out.stdout
+
+
+def test_compare_bad_arguments_are_one_line_errors(tmp_path):
+    for args, message in [
+        (("compare", "bladder1", "--models", "foo", "--quiet"), "unknown model 'foo'"),
+        (("compare", "nowhere.csv"), "neither a data set"),
+        (("compare", __file__), "a CSV needs --id --start --stop --event"),
+        (("compare", "bladder1", "--seeds", "x"), "invalid int value"),
+    ]:
+        out = run(*args)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr

@@ -1,0 +1,288 @@
+"""``compare()``: classical and deep models on the same subjects, the same splits and the same
+metrics, in one table.
+
+Definitions (each column of :attr:`Comparison.table`; the report prints them beside the numbers):
+
+- ``c_harrell``: Harrell's C of each test subject's risk on time to first event (for
+  recurrent data: the risk at the subject's first interval; "cox" is the Cox model of time to
+  first event, as a naive analyst would fit it).
+- ``c_intervals`` (recurrent data): the counting-process C of each test interval's risk on
+  Surv(start, stop, event), survival::concordance's definition; NaN for models without a
+  per-interval risk.
+- ``c_uno``: Uno's C on time to first event with the training data's censoring distribution.
+- ``brier_<t>`` and ``ibs``: IPCW Brier score of P(no event by t) on time to first event
+  (censoring weights from the training subjects; ``ibs`` over 20 times from the 5% to the 80%
+  quantile of the training first-event times).
+- ``aic`` with ``aic_counts``: on the training fit; the likelihood differs between models
+  (first event, (start, stop] rows, stratified layouts): never comparable across them.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pysurvbridge.data.events import SurvivalData
+from pysurvbridge.data.recurrent import RecurrentData
+from pysurvbridge.errors import InvalidParameterError, SurvBridgeWarning
+from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for
+
+__all__ = ["compare", "Comparison"]
+
+DATASETS = ("bladder1", "bladder", "cgd")
+METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "aic")
+
+
+@dataclass(eq=False)
+class Comparison:
+    """Result of :func:`compare`.
+
+    ``table``: one row per model, means over seeds and ``<column>_sd``; ``results``: one row per
+    (model, seed); ``notes``: every caveat found; ``data``: the compared data; ``runs``: the last
+    seed's :class:`ModelRun` per model (fitted objects for the plots); ``times``: Brier times.
+    """
+
+    table: pd.DataFrame
+    results: pd.DataFrame
+    notes: list[str]
+    data: RecurrentData | SurvivalData
+    runs: dict[str, ModelRun]
+    times: np.ndarray
+    dataset: str = "data"
+    definitions: dict[str, str] = field(default_factory=dict)
+
+    def to_markdown(self, digits: int = 3) -> str:
+        from pysurvbridge.report import markdown_table
+
+        return markdown_table(self.table, digits)
+
+    def to_latex(self, digits: int = 3) -> str:
+        from pysurvbridge.report import latex_table
+
+        return latex_table(self.table, digits)
+
+    def to_html(self, path: str | None = None) -> str:
+        """A self-contained HTML report (table by family, embedded plots, notes); written to
+        ``path`` when given. Returns the HTML text."""
+        from pysurvbridge.report import html_report
+
+        html = html_report(self)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(html)
+        return html
+
+    def __repr__(self) -> str:
+        return f"Comparison({len(self.table)} models)\n{self.to_markdown()}"
+
+
+def _resolve_data(data) -> tuple[RecurrentData | SurvivalData, RecurrentData | None, str]:
+    if isinstance(data, str):
+        from pysurvbridge.data.datasets import bladder1_recurrent, prepared
+
+        if data not in DATASETS:
+            raise InvalidParameterError(f"data set {data!r} is not a recurrent-event data set "
+                                        f"compare() knows; choose from {list(DATASETS)} or pass a container")
+        leaky = bladder1_recurrent(paper_inputs=True) if data == "bladder1" else None
+        return prepared(data), leaky, data
+    if isinstance(data, (RecurrentData, SurvivalData)):
+        return data, None, "data"
+    raise InvalidParameterError(f"data must be a RecurrentData, a SurvivalData or a data set name, "
+                                f"but was {type(data).__name__}")
+
+
+def _first_event(data: RecurrentData | SurvivalData) -> SurvivalData:
+    if isinstance(data, SurvivalData):
+        return data
+    return data.first_event()
+
+
+def _subjects(data) -> np.ndarray:
+    if isinstance(data, RecurrentData):
+        return np.asarray(data.ids)
+    return np.arange(len(data)) if data.ids is None else np.asarray(data.ids)
+
+
+def _subset(data, ids: np.ndarray, all_ids: np.ndarray):
+    if data is None:
+        return None
+    if isinstance(data, RecurrentData):
+        return data.subset(ids)
+    return data.subset(np.isin(all_ids, ids))
+
+
+def _default_times(first: SurvivalData) -> np.ndarray:
+    t = first.time[first.event == 1]
+    return np.unique(np.round(np.quantile(t, [0.25, 0.5, 0.75]), 6))
+
+
+def _score(run: ModelRun, split: Split) -> dict[str, float]:
+    from pysurvbridge import metrics
+
+    tr, te = split.train_first, split.test_first
+    out: dict[str, float] = {}
+    out["c_harrell"] = metrics.concordance_harrell(run.subject_risk, te.time, te.event)
+    tau = float(np.quantile(tr.time[tr.event == 1], 0.9))
+    out["c_uno"] = metrics.concordance_uno(run.subject_risk, te.time, te.event, train_time=tr.time,
+                                           train_event=tr.event, tau=tau)
+    if split.recurrent and run.row_risk is not None:
+        f = split.test.frame
+        out["c_intervals"] = metrics.concordance_recurrent(run.row_risk, f["start"], f["stop"], f["event"])
+    else:
+        out["c_intervals"] = float("nan")
+    kw = dict(train_time=tr.time, train_event=tr.event)
+    if run.survival is not None:
+        bs = metrics.brier_score(run.survival, split.times, te.time, te.event, **kw)
+        out.update({f"brier_{t:g}": float(b) for t, b in zip(split.times, bs)})
+        grid = np.unique(np.quantile(tr.time, np.linspace(0.05, 0.8, 20)))
+        grid = grid[grid < te.time.max()]
+        if run.survival_fn is not None and len(grid) >= 2:
+            out["ibs"] = metrics.integrated_brier_score(run.survival_fn(grid), grid, te.time, te.event, **kw)
+    return out
+
+
+def compare(
+    data,
+    models: Sequence[str | ModelSpec] = ("cox", "ag", "wlw", "pwp-total", "lstm-cox"),
+    *,
+    split: str = "subject",
+    test_size: float = 0.3,
+    seeds: Sequence[int] | int = (0,),
+    times: Sequence[float] | None = None,
+    metrics: Sequence[str] | None = None,
+    epochs: int | None = None,
+    verbose: bool = True,
+) -> Comparison:
+    """Fit every model on the same training subjects and score it on the same test subjects.
+
+    Args:
+        data: a RecurrentData, a SurvivalData, or "bladder1", "bladder", "cgd" (prepared as
+            :func:`pysurvbridge.data.prepared` documents; bladder1 also supplies the LSTM-Cox
+            paper's inputs for "lstm-cox-paper").
+        models: registry names ("cox", "ag", "wlw", "pwp-total", "pwp-gap", "deepsurv",
+            "nnet-survival", "lstm-cox", "lstm-cox-paper") or :class:`ModelSpec` objects.
+        split: "subject" (the only sound split for recurrent events: all rows of a subject on
+            one side). test_size: fraction of subjects held out. seeds: a list of seeds, or a
+            number n meaning seeds 0..n-1; several give mean and sd.
+        times: Brier-score times (default: quartiles of the first-event times with events).
+        metrics: columns to keep (default all: c_harrell, c_intervals, c_uno, brier, ibs, aic).
+        epochs: training epochs for the deep models (default: each model's own).
+        verbose: a progress bar over (seed, model).
+
+    A model that fails is reported in ``notes`` with its error; the others go on.
+    """
+    from tqdm.auto import tqdm
+
+    if split != "subject":
+        raise InvalidParameterError(f"split must be 'subject', but was {split!r}")
+    if not 0 < test_size < 1:
+        raise InvalidParameterError(f"test_size must be in (0, 1), but was {test_size!r}")
+    seed_list = list(range(int(seeds))) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    if not seed_list:
+        raise InvalidParameterError("seeds must hold at least one seed")
+    wanted = list(METRICS) if metrics is None else list(metrics)
+    unknown = [m for m in wanted if m not in METRICS]
+    if unknown:
+        raise InvalidParameterError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
+    specs = [m if isinstance(m, ModelSpec) else spec_for(m) for m in models]
+    if not specs:
+        raise InvalidParameterError("models must name at least one model")
+    data, leaky, dataset = _resolve_data(data)
+    recurrent = isinstance(data, RecurrentData)
+    notes: list[str] = []
+    if recurrent:
+        notes += [f"data: {n}" for n in data.notes]
+    first_all = _first_event(data)
+    grid = np.asarray(times, dtype=np.float64) if times is not None else _default_times(first_all)
+    ids = _subjects(data)
+    rows, runs = [], {}
+    bar = tqdm(total=len(seed_list) * len(specs), desc="compare", disable=not verbose, leave=True)
+    for seed in seed_list:
+        order = np.random.default_rng(seed).permutation(len(ids))
+        n_test = max(2, int(round(test_size * len(ids))))
+        test_ids, train_ids = ids[order[:n_test]], ids[order[n_test:]]
+        train, test = _subset(data, train_ids, ids), _subset(data, test_ids, ids)
+        sp = Split(train, test, _first_event(train), _first_event(test), grid, seed, epochs,
+                   _subset(leaky, train_ids, ids), _subset(leaky, test_ids, ids))
+        for spec in specs:
+            bar.set_postfix_str(f"seed {seed}: {spec.name}")
+            row = {"model": spec.name, "family": spec.family, "seed": seed}
+            t0 = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SurvBridgeWarning)
+                try:
+                    if spec.needs_recurrent and not recurrent:
+                        raise InvalidParameterError(f"{spec.name} needs recurrent-event data (a RecurrentData)")
+                    run = spec.run(sp)
+                    row["fit_seconds"] = time.perf_counter() - t0
+                    row.update(_score(run, sp))
+                    row.update(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
+                               n_params=run.n_params)
+                    runs[spec.name] = run
+                    notes += [n for n in run.notes if n not in notes]
+                except Exception as exc:  # one failing model must not abort the others
+                    row["error"] = f"{type(exc).__name__}: {exc}"
+            for w in caught:
+                if issubclass(w.category, SurvBridgeWarning):
+                    text = f"{spec.name} (seed {seed}): {w.category.__name__}: {str(w.message)[:200]}"
+                    notes.append(text)
+            rows.append(row)
+            bar.update(1)
+    bar.close()
+    results = pd.DataFrame(rows)
+    for _, r in results.dropna(subset=["error"]).iterrows() if "error" in results else []:
+        notes.append(f"{r['model']} failed on seed {r['seed']}: {r['error']}")
+    table = _summarise(results, wanted)
+    if recurrent and "aic" in wanted:
+        notes.append("AIC: each model's likelihood uses its own response construction (time to first event, "
+                     "(start, stop] rows, stratified layouts, subject time for lstm-cox-paper); AICs are not "
+                     "comparable across models; k counts Cox coefficients only (see aic_counts)")
+    if any(str(p).startswith("paper") for p in table.get("protocol", [])):
+        notes.append("lstm-cox-paper uses the paper's leaky protocol: its inputs (stop, recur, rtumor, rsize) carry "
+                     "the outcome; its numbers are not evidence of predictive skill")
+    return Comparison(table, results, _dedupe(notes), data, runs, grid, dataset, _definitions())
+
+
+def _summarise(results: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
+    metric_cols = [c for c in results.columns if c in ("c_harrell", "c_intervals", "c_uno", "ibs", "aic")
+                   or c.startswith("brier_")]
+    keep = [c for c in metric_cols if c in wanted or (c.startswith("brier_") and "brier" in wanted)]
+    out = []
+    for name, part in results.groupby("model", sort=False):
+        ok = part.drop(columns=["error"], errors="ignore") if "error" not in part else part[part["error"].isna()]
+        row = {"model": name, "family": part["family"].iloc[0],
+               "engine": ok["engine"].iloc[0] if len(ok) and "engine" in ok else "",
+               "protocol": ok["protocol"].iloc[0] if len(ok) and "protocol" in ok else "",
+               "n_seeds": len(ok)}
+        for c in keep:
+            vals = pd.to_numeric(ok[c], errors="coerce") if c in ok else pd.Series(dtype=float)
+            row[c] = vals.mean() if len(vals) else float("nan")
+            row[f"{c}_sd"] = vals.std() if len(vals) > 1 else float("nan")
+        if "aic" in wanted:
+            row["aic_counts"] = ok["aic_counts"].iloc[0] if len(ok) and "aic_counts" in ok else ""
+        row["n_params"] = ok["n_params"].iloc[0] if len(ok) and "n_params" in ok else None
+        row["fit_seconds"] = ok["fit_seconds"].mean() if len(ok) and "fit_seconds" in ok else float("nan")
+        out.append(row)
+    table = pd.DataFrame(out)
+    return table.sort_values("family", kind="stable", key=lambda s: s.map({"classical": 0, "deep": 1})).reset_index(drop=True)
+
+
+def _dedupe(notes: list[str]) -> list[str]:
+    return list(dict.fromkeys(notes))
+
+
+def _definitions() -> dict[str, str]:
+    return {
+        "c_harrell": "Harrell's C of each test subject's first-interval risk on time to first event",
+        "c_intervals": "counting-process C of each test interval's risk on Surv(start, stop, event) "
+                       "(survival::concordance)",
+        "c_uno": "Uno's C on time to first event, censoring weights from the training subjects, tau = 90% "
+                 "quantile of training event times",
+        "brier_<t>": "IPCW Brier score of P(no event by t) on time to first event (training censoring KM)",
+        "ibs": "integrated IPCW Brier score over 20 times, 5% to 80% quantiles of training first-event times",
+        "aic": "training fit: -2 log partial likelihood + 2k (k in aic_counts); not comparable across models",
+    }

@@ -1,0 +1,203 @@
+"""The model registry of ``compare()``: a name -> how to fit it on a training split and what it
+predicts for the test split. A new model plugs in with one ``register(ModelSpec(...))``.
+
+Every runner receives a :class:`Split` and returns a :class:`ModelRun`; ``compare`` scores all
+runs with the same metrics, so no runner computes a metric itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from pysurvbridge.data.events import SurvivalData
+from pysurvbridge.data.recurrent import RecurrentData
+from pysurvbridge.errors import InvalidParameterError
+
+__all__ = ["Split", "ModelRun", "ModelSpec", "register", "REGISTRY", "spec_for"]
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """One seed's train/test subjects. ``train``/``test`` are the data as given (RecurrentData or
+    SurvivalData); ``train_first``/``test_first`` their time-to-first-event SurvivalData (index
+    = subject order of ``test_first``); ``leaky_train``/``leaky_test`` the LSTM-Cox paper's
+    inputs when the data set provides them (bladder1), else None; ``times`` the Brier times."""
+
+    train: RecurrentData | SurvivalData
+    test: RecurrentData | SurvivalData
+    train_first: SurvivalData
+    test_first: SurvivalData
+    times: np.ndarray
+    seed: int
+    epochs: int | None = None
+    leaky_train: RecurrentData | None = None
+    leaky_test: RecurrentData | None = None
+
+    @property
+    def recurrent(self) -> bool:
+        return isinstance(self.train, RecurrentData)
+
+
+@dataclass(eq=False)
+class ModelRun:
+    """What a fitted model says about the test subjects.
+
+    ``subject_risk`` (m,) log-risk (or any risk score, higher = earlier first event) in the order
+    of ``split.test_first``; ``row_risk`` (rows of ``split.test``) for recurrent data, or None
+    when the model has no per-interval risk; ``survival`` (m, len(times)) P(no event by t) on
+    ``split.times`` or None; ``aic``/``aic_counts``; ``n_params``; ``engine``; ``protocol``;
+    ``fitted`` the fitted object (for plots); ``notes`` caveats found while fitting.
+    """
+
+    subject_risk: np.ndarray
+    row_risk: np.ndarray | None
+    survival: np.ndarray | None
+    survival_fn: Callable[[np.ndarray], np.ndarray] | None = None
+    aic: float = float("nan")
+    aic_counts: str = ""
+    n_params: int | None = None
+    engine: str = ""
+    protocol: str = ""
+    fitted: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """``name`` (what users type), ``family`` ("classical" or "deep"), ``run(split) -> ModelRun``,
+    ``needs_recurrent`` (refuses single-event data), ``description``."""
+
+    name: str
+    family: str
+    run: Callable[[Split], ModelRun]
+    needs_recurrent: bool = False
+    description: str = ""
+
+
+REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add (or replace) a model under ``spec.name``."""
+    if spec.family not in ("classical", "deep"):
+        raise InvalidParameterError(f"family must be 'classical' or 'deep', but was {spec.family!r}")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def spec_for(name: str) -> ModelSpec:
+    _load_builtin()
+    if name not in REGISTRY:
+        raise InvalidParameterError(f"unknown model {name!r}; choose from {sorted(REGISTRY)}")
+    return REGISTRY[name]
+
+
+# ---------------------------------------------------------------------- built-in models
+def _covariate_frame(data: RecurrentData | SurvivalData) -> pd.DataFrame:
+    return data.frame if isinstance(data, RecurrentData) else data.to_frame()
+
+
+def _classical(kind: str) -> Callable[[Split], ModelRun]:
+    def run(split: Split) -> ModelRun:
+        from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
+
+        fitters = {"cox": fit_cox, "ag": fit_andersen_gill, "wlw": fit_wlw,
+                   "pwp-total": lambda d: fit_pwp(d, timescale="total"),
+                   "pwp-gap": lambda d: fit_pwp(d, timescale="gap")}
+        fit = fitters[kind](split.train)
+        first = split.test_first.to_frame()
+        responses = {"cox": "Cox partial likelihood of time to first event",
+                     "ag": "Andersen-Gill (start, stop] partial likelihood",
+                     "wlw": "WLW stratified marginal likelihood (events 1-4 from time 0)",
+                     "pwp-total": "PWP likelihood stratified by event number (total time)",
+                     "pwp-gap": "PWP likelihood stratified by event number (gap time)"}
+        return ModelRun(
+            subject_risk=fit.predict_log_risk(first),
+            row_risk=fit.predict_log_risk(split.test.frame) if split.recurrent else None,
+            survival=fit.predict_survival(first, split.times).to_numpy(),
+            survival_fn=lambda t: fit.predict_survival(first, t).to_numpy(),
+            aic=fit.aic, aic_counts=f"k = {fit.n_params} coefficients; {responses[kind]}",
+            n_params=fit.n_params, engine=fit.engine, protocol="classical", fitted=fit,
+            notes=[] if fit.engine == "r" else ["R engine unavailable or not chosen: native engine used "
+                                                "(equal to R to 1e-6, tests/classical)"],
+        )
+    return run
+
+
+def _deepsurv(split: Split) -> ModelRun:
+    from pysurvbridge.models import DeepSurv
+
+    m = DeepSurv(hidden=(16,), dropout=0.1).fit(split.train_first, epochs=split.epochs or 200, lr=1e-2,
+                                                 seed=split.seed, verbose=False)
+    first = split.test_first.X
+    n_weights = sum(p.numel() for p in m.network_.parameters())
+    return ModelRun(
+        subject_risk=m.predict_risk(first),
+        row_risk=m.predict_risk(split.test.frame[list(split.train_first.covariates)]) if split.recurrent else None,
+        survival=m.predict_survival(first, split.times).to_numpy(),
+        survival_fn=lambda t: m.predict_survival(first, t).to_numpy(),
+        aic=float("nan"), aic_counts="not defined (no likelihood-based parameter count for a network)",
+        n_params=n_weights, engine="torch", protocol="time to first event", fitted=m)
+
+
+def _nnet(split: Split) -> ModelRun:
+    from pysurvbridge.models import NnetSurvival
+
+    t_max = float(max(split.train_first.time.max(), split.test_first.time.max())) * 1.001
+    from pysurvbridge.data.intervals import breaks_event_quantiles
+
+    breaks = breaks_event_quantiles(split.train_first.time, split.train_first.event, 10)
+    breaks = np.append(breaks[:-1], max(breaks[-1], t_max)) if breaks[-1] < t_max else breaks
+    m = NnetSurvival(breaks, head="proportional", hidden=(16,)).fit(
+        split.train_first, epochs=split.epochs or 100, batch_size=64, lr=1e-2, seed=split.seed, verbose=False)
+    first = split.test_first.X
+    return ModelRun(
+        subject_risk=m.predict_risk(first),
+        row_risk=m.predict_risk(split.test.frame[list(split.train_first.covariates)]) if split.recurrent else None,
+        survival=m.predict_survival(first, split.times).to_numpy(),
+        survival_fn=lambda t: m.predict_survival(first, np.minimum(t, breaks[-1])).to_numpy(),
+        aic_counts="not defined (discrete-time network)", n_params=sum(p.numel() for p in m.network_.parameters()),
+        engine="torch", protocol="time to first event (discrete time)", fitted=m)
+
+
+def _lstm(protocol: str) -> Callable[[Split], ModelRun]:
+    def run(split: Split) -> ModelRun:
+        from pysurvbridge.models import LSTMCox
+
+        train, test = split.train, split.test
+        if protocol == "paper":
+            if split.leaky_train is None:
+                raise InvalidParameterError("lstm-cox-paper needs the paper's inputs (recur, rtumor, rsize), "
+                                            "which only the bladder1 data set provides")
+            train, test = split.leaky_train, split.leaky_test
+        m = LSTMCox(protocol=protocol).fit(train, epochs=split.epochs or 100, lr=1e-2, seed=split.seed,
+                                           verbose=False)
+        subject = m.predict_subject_risk(test).loc[split.test_first.ids]
+        surv = m.predict_survival(test, split.times).loc[split.test_first.ids].to_numpy()
+
+        def survival_fn(t, m=m, test=test, ids=split.test_first.ids):
+            return m.predict_survival(test, t).loc[ids].to_numpy()
+        notes = [f"lstm-cox-paper: {m.protocol_label_}"] if protocol == "paper" else []
+        return ModelRun(
+            subject_risk=subject.to_numpy(),
+            row_risk=m.predict_risk(test) if protocol == "history" else None,
+            survival=surv, survival_fn=survival_fn, aic=m.aic_, aic_counts=m.aic_counts_,
+            n_params=sum(p.numel() for p in m.network_.parameters()), engine="torch",
+            protocol=m.protocol_label_, fitted=m, notes=notes)
+    return run
+
+
+def _load_builtin() -> None:
+    if REGISTRY:
+        return
+    for name in ("cox", "ag", "wlw", "pwp-total", "pwp-gap"):
+        register(ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox"))
+    register(ModelSpec("deepsurv", "deep", _deepsurv, description="MLP Cox model of time to first event"))
+    register(ModelSpec("nnet-survival", "deep", _nnet, description="discrete-time model of time to first event"))
+    register(ModelSpec("lstm-cox", "deep", _lstm("history"), needs_recurrent=True,
+                       description="LSTM-Cox, history-only inputs"))
+    register(ModelSpec("lstm-cox-paper", "deep", _lstm("paper"), needs_recurrent=True,
+                       description="LSTM-Cox, the paper's leaky two-stage protocol"))

@@ -1,0 +1,229 @@
+"""Rendering a :class:`~pysurvbridge.compare.Comparison`: Markdown, LaTeX and one
+self-contained HTML file (styles inline, plots embedded as base64 PNG, no scripts)."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from pysurvbridge.compare import Comparison
+
+__all__ = ["markdown_table", "latex_table", "html_report", "display_table"]
+
+SHOWN = ["model", "family", "engine", "protocol", "c_harrell", "c_intervals", "c_uno", "ibs", "aic",
+         "aic_counts", "n_params", "fit_seconds"]
+
+
+def display_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """Metric columns as 'mean ± sd' strings (sd omitted with one seed); text columns as is."""
+    cols = [c for c in table.columns if not c.endswith("_sd") and c != "n_seeds"]
+    order = [c for c in SHOWN if c in cols] + [c for c in cols if c not in SHOWN]
+    brier = sorted([c for c in order if c.startswith("brier_")], key=lambda c: float(c.split("_", 1)[1]))
+    order = [c for c in order if not c.startswith("brier_")]
+    order[order.index("ibs") if "ibs" in order else len(order):0] = brier
+    out = pd.DataFrame(index=table.index)
+    for c in order:
+        if c in ("model", "family", "engine", "protocol", "aic_counts"):
+            out[c] = table[c].fillna("").astype(str)
+        elif c == "n_params":
+            out[c] = table[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(int(v)))
+        elif c == "fit_seconds":
+            out[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+        else:
+            sd = table.get(f"{c}_sd")
+            d = 1 if c == "aic" else digits
+            out[c] = [("" if pd.isna(m) else f"{m:.{d}f}" + ("" if sd is None or pd.isna(s) else f" ± {s:.{d}f}"))
+                      for m, s in zip(table[c], sd if sd is not None else [np.nan] * len(table))]
+    return out
+
+
+def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
+    t = display_table(table, digits)
+    lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in t.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def latex_table(table: pd.DataFrame, digits: int = 3) -> str:
+    t = display_table(table, digits).drop(columns=["aic_counts", "protocol"], errors="ignore")
+    esc = lambda s: str(s).replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace(  # noqa: E731
+        "_", r"\_").replace("#", r"\#").replace("±", r"$\pm$")
+    lines = [r"\begin{tabular}{" + "l" * 3 + "r" * (len(t.columns) - 3) + "}", r"\hline",
+             " & ".join(esc(c) for c in t.columns) + r" \\", r"\hline"]
+    lines += [" & ".join(esc(v) for v in row) + r" \\" for row in t.itertuples(index=False)]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- plots
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _forest(comp: "Comparison"):
+    import matplotlib.pyplot as plt
+
+    fits = {n: r.fitted for n, r in comp.runs.items() if hasattr(r.fitted, "robust_se")}
+    if not fits:
+        return None
+    covs = list(dict.fromkeys(c for f in fits.values() for c in f.covariates))
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(covs) * max(1, len(fits)) ** 0.5))
+    width = 0.8 / len(fits)
+    for k, (name, f) in enumerate(fits.items()):
+        y = np.array([covs.index(c) for c in f.covariates]) + (k - (len(fits) - 1) / 2) * width
+        lo, hi = np.exp(f.coef - 1.96 * f.robust_se), np.exp(f.coef + 1.96 * f.robust_se)
+        ax.errorbar(np.exp(f.coef), y, xerr=[np.exp(f.coef) - lo, hi - np.exp(f.coef)], fmt="o", ms=4,
+                    capsize=2, label=name)
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(covs)), covs)
+    ax.invert_yaxis()
+    ax.set_xlabel("hazard ratio (95% CI, robust SE; last seed's training fit)")
+    ax.legend(fontsize="small")
+    ax.set_title("Classical fits: hazard ratios")
+    return fig
+
+
+def _arm_of(data) -> pd.Series | None:
+    """id -> group from one-hot 'name[level]' covariates (reference level for all zeros)."""
+    one_hot = [c for c in data.covariates if "[" in c and c.endswith("]")]
+    if not one_hot:
+        return None
+    prefix = one_hot[0].split("[")[0]
+    cols = [c for c in one_hot if c.startswith(prefix + "[")]
+    first = data.frame.groupby("id", sort=False)[cols].first()
+    labels = np.where(first.to_numpy().any(axis=1), np.array([c[len(prefix) + 1:-1] for c in cols])[
+        first.to_numpy().argmax(axis=1)], "reference")
+    return pd.Series(labels, index=first.index, name=prefix)
+
+
+def _mcf(comp: "Comparison"):
+    from pysurvbridge.classical.mcf import mean_cumulative_function
+    from pysurvbridge.data.recurrent import RecurrentData
+
+    if not isinstance(comp.data, RecurrentData):
+        return None
+    arm = _arm_of(comp.data)
+    mcf = mean_cumulative_function(comp.data, by=arm) if arm is not None else mean_cumulative_function(comp.data)
+    ax = mcf.plot()
+    ax.set_title("Mean cumulative number of events" + (f" by {arm.name}" if arm is not None else ""))
+    return ax.figure
+
+
+def _survival(comp: "Comparison"):
+    import matplotlib.pyplot as plt
+
+    from pysurvbridge.metrics import kaplan_meier
+
+    runs = {n: r for n, r in comp.runs.items() if r.survival_fn is not None}
+    if not runs:
+        return None
+    first = comp.data.first_event() if hasattr(comp.data, "first_event") else comp.data
+    grid = np.linspace(0, np.quantile(first.time, 0.9), 40)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.step(grid, kaplan_meier(first.time, first.event, grid), where="post", color="black", lw=2,
+            label="Kaplan-Meier (all subjects)")
+    for name, run in runs.items():
+        try:
+            ax.plot(grid, run.survival_fn(grid).mean(axis=0), label=f"{name} (mean over test subjects)")
+        except Exception:  # a model that cannot predict on this grid is left out of the plot
+            continue
+    ax.set_xlabel("time")
+    ax.set_ylabel("P(no event by t)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Predicted survival to first event (last seed)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _bars(comp: "Comparison"):
+    import matplotlib.pyplot as plt
+
+    cols = [c for c in ("c_harrell", "c_intervals", "c_uno") if c in comp.table and comp.table[c].notna().any()]
+    if not cols:
+        return None
+    t = comp.table
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    x = np.arange(len(t))
+    width = 0.8 / len(cols)
+    for k, c in enumerate(cols):
+        sd = t.get(f"{c}_sd")
+        ax.bar(x + (k - (len(cols) - 1) / 2) * width, t[c], width, yerr=None if sd is None else sd.fillna(0),
+               capsize=2, label=c)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(x, t["model"], rotation=20)
+    ax.set_ylim(0.3, 1.0)
+    ax.set_ylabel("concordance (test subjects)")
+    ax.set_title("Concordance by model (mean ± sd over seeds)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+# ---------------------------------------------------------------------- HTML
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 7px;text-align:right}
+td.t,th{text-align:left}tr.group td{background:#eef;font-weight:bold;text-align:left}
+img{max-width:100%;display:block;margin:1em 0}.note{color:#733}code{background:#f4f4f4}"""
+
+
+def html_report(comp: "Comparison") -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    t = display_table(comp.table)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
+    body = []
+    for family in ("classical", "deep"):
+        part = t[comp.table["family"] == family]
+        if len(part):
+            body.append(f'<tr class="group"><td colspan="{len(t.columns)}">{family}</td></tr>')
+            for row in part.itertuples(index=False):
+                cells = "".join(f'<td class="t">{html.escape(str(v))}</td>' if i < 4 or t.columns[i] == "aic_counts"
+                                else f"<td>{html.escape(str(v))}</td>" for i, v in enumerate(row))
+                body.append(f"<tr>{cells}</tr>")
+    figures = []
+    for title, make in (("Concordance", _bars), ("Hazard ratios", _forest), ("Mean cumulative function", _mcf),
+                        ("Predicted survival", _survival)):
+        try:
+            fig = make(comp)
+        except Exception as exc:  # a plot that fails is reported, the report is still written
+            comp.notes.append(f"plot '{title}' could not be drawn: {type(exc).__name__}: {exc}")
+            continue
+        if fig is not None:
+            figures.append(f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" '
+                           f'src="data:image/png;base64,{_png(fig)}">')
+    seeds = int(comp.table["n_seeds"].max()) if len(comp.table) else 0
+    definitions = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>" for k, v in comp.definitions.items())
+    notes = "".join(f'<li class="note">{html.escape(n)}</li>' for n in comp.notes) or "<li>none</li>"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>pysurvbridge comparison: {html.escape(comp.dataset)}</title>
+<style>{CSS}</style></head><body>
+<h1>Classical and deep models on {html.escape(comp.dataset)}</h1>
+<p>{html.escape(_describe(comp.data))}. {seeds} seed(s); every model fitted on the same training subjects and
+scored on the same held-out subjects; Brier times {', '.join(f'{x:g}' for x in comp.times)}.</p>
+<table id="results"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
+<h2>Definitions</h2><ul>{definitions}</ul>
+<h2>Plots</h2>{''.join(figures)}
+<h2>Notes</h2><ul id="notes">{notes}</ul>
+<p><small>pysurvbridge {_version()}</small></p></body></html>
+"""
+
+
+def _describe(data) -> str:
+    return data.describe().splitlines()[0]
+
+
+def _version() -> str:
+    from pysurvbridge import __version__
+
+    return __version__
