@@ -14,6 +14,13 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+def test_compare_is_the_function():
+    import pysurvbridge
+    import pysurvbridge.compare  # noqa: F401  (a later submodule import must not rebind the name)
+
+    assert callable(pysurvbridge.compare) and pysurvbridge.compare.__name__ == "compare"
+
+
 def test_error_tree_subclasses_builtins():
     from pysurvbridge import errors
 

@@ -29,3 +29,12 @@ def test_readme_lstm_cox_example_runs():
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert set(namespace["model"].score(namespace["test"])) == {"c_first_event", "c_intervals"}
+
+
+def test_readme_compare_example_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    (code,) = [b for b in blocks if "pysurvbridge.compare(" in b]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code.replace("test_size=0.3)", "test_size=0.3, verbose=False)"), "README.md", "exec"), namespace)
+    assert (tmp_path / "report.html").exists() and len(namespace["result"].table) == 5
