@@ -29,11 +29,11 @@ import pandas as pd
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError, SurvBridgeWarning
-from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for
+from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for, spec_from_model
 
 __all__ = ["compare", "Comparison"]
 
-DATASETS = ("bladder1", "bladder", "cgd")
+DATASETS = ("bladder1", "bladder", "cgd", "rotterdam")
 METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "aic")
 
 
@@ -88,11 +88,24 @@ def _resolve_data(data) -> tuple[RecurrentData | SurvivalData, RecurrentData | N
             raise InvalidParameterError(f"data set {data!r} is not a recurrent-event data set "
                                         f"compare() knows; choose from {list(DATASETS)} or pass a container")
         leaky = bladder1_recurrent(paper_inputs=True) if data == "bladder1" else None
+        if data == "rotterdam":
+            return _rotterdam_recurrence(), None, data
         return prepared(data), leaky, data
     if isinstance(data, (RecurrentData, SurvivalData)):
         return data, None, "data"
     raise InvalidParameterError(f"data must be a RecurrentData, a SurvivalData or a data set name, "
                                 f"but was {type(data).__name__}")
+
+
+def _rotterdam_recurrence() -> SurvivalData:
+    """rotterdam as single-event data: recurrence-free time (rtime, recur), covariates age, meno,
+    size (one-hot), grade, nodes, pgr, er, hormon, chemo (the recurrence part of
+    ``prepared("rotterdam")``; death is MENSA's second event and is not used here)."""
+    from pysurvbridge.data.datasets import load_rotterdam
+
+    cov = ["age", "meno", "size", "grade", "nodes", "pgr", "er", "hormon", "chemo"]
+    return SurvivalData.from_frame(load_rotterdam(), time="rtime", event="recur", covariates=cov, id="pid",
+                                   one_hot=["size"])
 
 
 def _first_event(data: RecurrentData | SurvivalData) -> SurvivalData:
@@ -162,9 +175,11 @@ def compare(
     Args:
         data: a RecurrentData, a SurvivalData, or "bladder1", "bladder", "cgd" (prepared as
             :func:`pysurvbridge.data.prepared` documents; bladder1 also supplies the LSTM-Cox
-            paper's inputs for "lstm-cox-paper").
+            paper's inputs for "lstm-cox-paper"), or "rotterdam" (recurrence-free time, single
+            event).
         models: registry names ("cox", "ag", "wlw", "pwp-total", "pwp-gap", "deepsurv",
-            "nnet-survival", "lstm-cox", "lstm-cox-paper") or :class:`ModelSpec` objects.
+            "nnet-survival", "lstm-cox", "lstm-cox-paper"), :class:`ModelSpec` objects, or
+            configured model objects (``LSTMCox(hidden_size=40)``, ``DeepSurv(hidden=(64,))``).
         split: "subject" (the only sound split for recurrent events: all rows of a subject on
             one side). test_size: fraction of subjects held out. seeds: a list of seeds, or a
             number n meaning seeds 0..n-1; several give mean and sd.
@@ -188,7 +203,8 @@ def compare(
     unknown = [m for m in wanted if m not in METRICS]
     if unknown:
         raise InvalidParameterError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
-    specs = [m if isinstance(m, ModelSpec) else spec_for(m) for m in models]
+    specs = [m if isinstance(m, ModelSpec) else spec_for(m) if isinstance(m, str) else spec_from_model(m)
+             for m in models]
     if not specs:
         raise InvalidParameterError("models must name at least one model")
     data, leaky, dataset = _resolve_data(data)

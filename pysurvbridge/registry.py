@@ -16,7 +16,7 @@ from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["Split", "ModelRun", "ModelSpec", "register", "REGISTRY", "spec_for"]
+__all__ = ["Split", "ModelRun", "ModelSpec", "register", "REGISTRY", "spec_for", "spec_from_model"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +95,21 @@ def spec_for(name: str) -> ModelSpec:
     return REGISTRY[name]
 
 
+def spec_from_model(model: Any) -> ModelSpec:
+    """A spec for a configured (unfitted) model object: ``LSTMCox(...)`` trains on the recurrent
+    rows; ``DeepSurv(...)``/``NnetSurvival(...)`` on time to first event. Each seed fits a fresh
+    copy with the object's hyper-parameters."""
+    from pysurvbridge.models import DeepSurv, LSTMCox, NnetSurvival
+
+    if isinstance(model, LSTMCox):
+        run = _lstm(model.protocol, model.get_params())
+        return ModelSpec(model.registry_name, "deep", run, needs_recurrent=True)
+    if isinstance(model, (DeepSurv, NnetSurvival)):
+        return ModelSpec(model.name, "deep", _first_event_model(type(model), model.get_params()))
+    raise InvalidParameterError(f"models must be names, ModelSpec or LSTMCox/DeepSurv/NnetSurvival objects, "
+                                f"but got {type(model).__name__}")
+
+
 # ---------------------------------------------------------------------- built-in models
 def _covariate_frame(data: RecurrentData | SurvivalData) -> pd.DataFrame:
     return data.frame if isinstance(data, RecurrentData) else data.to_frame()
@@ -127,43 +142,27 @@ def _classical(kind: str) -> Callable[[Split], ModelRun]:
     return run
 
 
-def _deepsurv(split: Split) -> ModelRun:
-    from pysurvbridge.models import DeepSurv
-
-    m = DeepSurv(hidden=(16,), dropout=0.1).fit(split.train_first, epochs=split.epochs or 200, lr=1e-2,
-                                                 seed=split.seed, verbose=False)
-    first = split.test_first.X
-    n_weights = sum(p.numel() for p in m.network_.parameters())
-    return ModelRun(
-        subject_risk=m.predict_risk(first),
-        row_risk=m.predict_risk(split.test.frame[list(split.train_first.covariates)]) if split.recurrent else None,
-        survival=m.predict_survival(first, split.times).to_numpy(),
-        survival_fn=lambda t: m.predict_survival(first, t).to_numpy(),
-        aic=float("nan"), aic_counts="not defined (no likelihood-based parameter count for a network)",
-        n_params=n_weights, engine="torch", protocol="time to first event", fitted=m)
-
-
-def _nnet(split: Split) -> ModelRun:
-    from pysurvbridge.models import NnetSurvival
-
-    t_max = float(max(split.train_first.time.max(), split.test_first.time.max())) * 1.001
-    from pysurvbridge.data.intervals import breaks_event_quantiles
-
-    breaks = breaks_event_quantiles(split.train_first.time, split.train_first.event, 10)
-    breaks = np.append(breaks[:-1], max(breaks[-1], t_max)) if breaks[-1] < t_max else breaks
-    m = NnetSurvival(breaks, head="proportional", hidden=(16,)).fit(
-        split.train_first, epochs=split.epochs or 100, batch_size=64, lr=1e-2, seed=split.seed, verbose=False)
-    first = split.test_first.X
-    return ModelRun(
-        subject_risk=m.predict_risk(first),
-        row_risk=m.predict_risk(split.test.frame[list(split.train_first.covariates)]) if split.recurrent else None,
-        survival=m.predict_survival(first, split.times).to_numpy(),
-        survival_fn=lambda t: m.predict_survival(first, np.minimum(t, breaks[-1])).to_numpy(),
-        aic_counts="not defined (discrete-time network)", n_params=sum(p.numel() for p in m.network_.parameters()),
-        engine="torch", protocol="time to first event (discrete time)", fitted=m)
+def _first_event_model(cls, params: dict, fit_kwargs: dict | None = None) -> Callable[[Split], ModelRun]:
+    """DeepSurv / NnetSurvival of time to first event with the given hyper-parameters."""
+    def run(split: Split) -> ModelRun:
+        kwargs = {"epochs": split.epochs or 100, "lr": 1e-2, **(fit_kwargs or {})}
+        m = cls(**params).fit(split.train_first, seed=split.seed, verbose=False, **kwargs)
+        first = split.test_first.X
+        horizon_cap = getattr(m, "breaks_", None)
+        cap = (lambda t: np.minimum(t, horizon_cap[-1])) if horizon_cap is not None else (lambda t: t)
+        covs = list(split.train_first.covariates)
+        return ModelRun(
+            subject_risk=m.predict_risk(first),
+            row_risk=m.predict_risk(split.test.frame[covs]) if split.recurrent else None,
+            survival=m.predict_survival(first, cap(split.times)).to_numpy(),
+            survival_fn=lambda t: m.predict_survival(first, cap(np.asarray(t, dtype=np.float64))).to_numpy(),
+            aic_counts="not defined (no likelihood-based parameter count for a network)",
+            n_params=sum(p.numel() for p in m.network_.parameters()), engine="torch",
+            protocol="time to first event", fitted=m)
+    return run
 
 
-def _lstm(protocol: str) -> Callable[[Split], ModelRun]:
+def _lstm(protocol: str, params: dict | None = None) -> Callable[[Split], ModelRun]:
     def run(split: Split) -> ModelRun:
         from pysurvbridge.models import LSTMCox
 
@@ -173,8 +172,8 @@ def _lstm(protocol: str) -> Callable[[Split], ModelRun]:
                 raise InvalidParameterError("lstm-cox-paper needs the paper's inputs (recur, rtumor, rsize), "
                                             "which only the bladder1 data set provides")
             train, test = split.leaky_train, split.leaky_test
-        m = LSTMCox(protocol=protocol).fit(train, epochs=split.epochs or 100, lr=1e-2, seed=split.seed,
-                                           verbose=False)
+        m = LSTMCox(**{**(params or {}), "protocol": protocol}).fit(
+            train, epochs=split.epochs or 100, lr=1e-2, seed=split.seed, verbose=False)
         subject = m.predict_subject_risk(test).loc[split.test_first.ids]
         surv = m.predict_survival(test, split.times).loc[split.test_first.ids].to_numpy()
 
@@ -195,8 +194,14 @@ def _load_builtin() -> None:
         return
     for name in ("cox", "ag", "wlw", "pwp-total", "pwp-gap"):
         register(ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox"))
-    register(ModelSpec("deepsurv", "deep", _deepsurv, description="MLP Cox model of time to first event"))
-    register(ModelSpec("nnet-survival", "deep", _nnet, description="discrete-time model of time to first event"))
+    from pysurvbridge.models import DeepSurv, NnetSurvival
+
+    register(ModelSpec("deepsurv", "deep", _first_event_model(DeepSurv, {"hidden": (16,), "dropout": 0.1}),
+                       description="MLP Cox model of time to first event"))
+    register(ModelSpec("nnet-survival", "deep",
+                       _first_event_model(NnetSurvival, {"breaks": 10, "head": "proportional", "hidden": (16,)},
+                                          {"batch_size": 64}),
+                       description="discrete-time model of time to first event"))
     register(ModelSpec("lstm-cox", "deep", _lstm("history"), needs_recurrent=True,
                        description="LSTM-Cox, history-only inputs"))
     register(ModelSpec("lstm-cox-paper", "deep", _lstm("paper"), needs_recurrent=True,
