@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_r.sh scripts/setup_python.sh
+$(STAMP): pyproject.toml scripts/install_r.sh scripts/apt_install.sh scripts/setup_python.sh
 	bash scripts/install_r.sh
 	bash scripts/setup_python.sh
 	touch $(STAMP)
