@@ -328,12 +328,13 @@ class LSTMCox(SurvivalModel):
     def input_attribution(self, data: RecurrentData, *, multiply_by_input: bool = False) -> pd.DataFrame:
         """The paper's "gradient test": mean |d log-risk / d input| per step and feature over the
         sequences of ``data`` (inputs on the standardized scale; step 0 = oldest). History
-        protocol: the log-risk; paper protocol: the MSE head's output."""
+        protocol: the log-risk; paper protocol: the MSE head's output. Steps are right-aligned:
+        the last step is the interval being predicted, step L-1-k the one k intervals before."""
         from pysurvbridge.interpret import input_gradients
 
         (X, mask), _ = self._eval_inputs(data)
         return input_gradients(self._risk_function(), X, mask, feature_names=list(self.features_),
-                               multiply_by_input=multiply_by_input)
+                               multiply_by_input=multiply_by_input, align="right")
 
     def local_explanation(self, data: RecurrentData, row: int, **kwargs):
         """LIME-style local linear surrogate of the log-risk around sequence ``row`` of ``data``
