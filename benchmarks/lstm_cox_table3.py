@@ -40,10 +40,9 @@ PAPER_SIMULATED = {"lstm-cox-paper": "0.70 (AIC 135.89)", "cox": "0.574"}
 
 
 def first_event(data) -> pd.DataFrame:
-    f = data.frame
-    rows = f.loc[f["enum"] == 1]
-    g = rows.groupby("id", sort=False)
-    return pd.DataFrame({"time": g["stop"].max(), "event": g["event"].max()})
+    """RecurrentData.first_event() as a frame indexed by id (columns time, event)."""
+    fe = data.first_event()
+    return pd.DataFrame({"time": fe.time, "event": fe.event}, index=fe.ids)
 
 
 def score_rows(row_risk: np.ndarray, test) -> dict:

@@ -310,9 +310,9 @@ class LSTMCox(SurvivalModel):
         survival::concordance on Surv(start, stop, event))."""
         from pysurvbridge import metrics
 
-        first = _first_event(data)
-        risk = self.predict_subject_risk(data).loc[first.index]
-        out = {"c_first_event": metrics.concordance_harrell(risk.to_numpy(), first["time"], first["event"])}
+        first = data.first_event()
+        risk = self.predict_subject_risk(data).loc[first.ids]
+        out = {"c_first_event": metrics.concordance_harrell(risk.to_numpy(), first.time, first.event)}
         if self.protocol == "history":
             f = data.frame
             out["c_intervals"] = metrics.concordance_recurrent(self.predict_risk(data), f["start"], f["stop"], f["event"])
@@ -372,14 +372,6 @@ class LSTMCox(SurvivalModel):
             self.baseline_ = BreslowBaseline.from_state(state)
         else:
             raise InvalidParameterError("saving the paper protocol's Cox stage is not supported; refit it")
-
-
-def _first_event(data: RecurrentData) -> pd.DataFrame:
-    """time to first event and its indicator per subject (index id), from enum == 1 rows."""
-    f = data.frame
-    rows = f.loc[f["enum"] == 1]
-    g = rows.groupby("id", sort=False)
-    return pd.DataFrame({"time": g["stop"].max() - g["start"].min(), "event": g["event"].max()})
 
 
 def _subject_sequences(data: RecurrentData, values: np.ndarray, seq_len: int):
