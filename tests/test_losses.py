@@ -179,7 +179,7 @@ def test_cuda_equals_cpu(dtype):
 @pytest.mark.parametrize("with_start,with_strata", [(False, False), (True, False), (True, True)])
 def test_linear_and_log_paths_agree(with_start, with_strata):
     """The two ways of summing risk sets give the same log S0 and the same gradient."""
-    from pysurvbridge.losses import _log_s0, cox_risk_sets
+    from pysurvbridge.losses.cox import _log_s0, cox_risk_sets
 
     df = heavy_ties_frame(n=400, seed=9)
     t = lambda c: torch.tensor(df[c].to_numpy(), dtype=torch.float64)  # noqa: E731
