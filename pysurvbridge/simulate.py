@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pysurvbridge import copulas
-from pysurvbridge.data.events import MultiEventData, SurvivalData
+from pysurvbridge.data.events import MultiEventData, SurvivalData, topological_order
 from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError, RUnavailableError
 
@@ -302,12 +302,17 @@ def simulate_survival(
     copula: Literal["clayton", "frank"] | None = None,
     kendall_tau: float = 0.0,
     n_features: int = 10,
+    event_shape: float = 2.0,
+    event_scale: float = 10.0,
+    censor_shape: float = 1.5,
+    censor_scale: float = 15.0,
     seed: int | None = None,
 ) -> SimulatedSurvival:
     """Single-event data with possibly dependent censoring (MENSA's synthetic design).
 
     X ~ N(0, I) with ``n_features`` columns; event T and censoring C are Weibull proportional
-    hazards (T: shape 2, scale 10; C: shape 1.5, scale 15, each with its own coefficients);
+    hazards (defaults T: shape 2, scale 10; C: shape 1.5, scale 15; MENSA's appendix D uses
+    T: shape 4, scale 18; C: shape 5, scale 17; each with its own coefficients);
     their dependence is the copula of (S_T(T | x), S_C(C | x)) with Kendall's tau
     ``kendall_tau`` (None: independent), i.e. the dependence given x (the marginal tau of T
     and C also reflects their covariates). Returns the observed data and the true S_T(t | x).
@@ -327,15 +332,18 @@ def simulate_survival(
         u, v = rng.uniform(size=n), rng.uniform(size=n)
     else:
         u, v = copulas.sample(copula, kendall_tau, n, rng)
-    t = _weibull_inverse(u, eta_t, 2.0, 10.0)
-    c = _weibull_inverse(v, eta_c, 1.5, 15.0)
+    for name, value in (("event_shape", event_shape), ("event_scale", event_scale),
+                        ("censor_shape", censor_shape), ("censor_scale", censor_scale)):
+        _positive(name, value)
+    t = _weibull_inverse(u, eta_t, event_shape, event_scale)
+    c = _weibull_inverse(v, eta_c, censor_shape, censor_scale)
     time = np.minimum(t, c)
     event = (t <= c).astype(np.int64)
     data = SurvivalData.from_arrays(time, event, X, [f"x{j + 1}" for j in range(n_features)])
 
     def true_survival(times: np.ndarray) -> np.ndarray:
         times = np.asarray(times, dtype=np.float64)
-        return np.exp(-np.outer(np.exp(eta_t), (times / 10.0) ** 2.0))
+        return np.exp(-np.outer(np.exp(eta_t), (times / event_scale) ** event_shape))
 
     return SimulatedSurvival(data, X, t, c, true_survival, u, v)
 
@@ -396,12 +404,7 @@ def simulate_multi_event(
 
 
 def _topological(K: int, orderings: Sequence[tuple[int, int]]) -> list[int]:
-    remaining, done = set(range(K)), []
-    while remaining:
-        ready = [k for k in sorted(remaining)
-                 if all(a in done for a, b in orderings if b == k)]
-        if not ready:
-            raise InvalidParameterError(f"orderings {list(orderings)!r} contain a cycle")
-        done.extend(ready)
-        remaining -= set(ready)
-    return done
+    order = topological_order(K, orderings)
+    if order is None:
+        raise InvalidParameterError(f"orderings {list(orderings)!r} contain a cycle")
+    return order

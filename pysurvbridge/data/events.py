@@ -14,7 +14,7 @@ import pandas as pd
 from pysurvbridge.data import validation as v
 from pysurvbridge.errors import InvalidSurvivalDataError
 
-__all__ = ["SurvivalData", "MultiEventData"]
+__all__ = ["SurvivalData", "MultiEventData", "topological_order"]
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -225,7 +225,52 @@ class MultiEventData:
     def n_event_types(self) -> int:
         return self.times.shape[1]
 
+    @property
+    def n_events(self) -> int:
+        """Observed events of all types together."""
+        return int(self.events.sum())
+
+    def subset(self, rows: np.ndarray) -> "MultiEventData":
+        """The subjects at positions, a boolean mask or a slice ``rows``."""
+        rows = rows if isinstance(rows, slice) else np.asarray(rows)
+        ids = None if self.ids is None else _frozen(self.ids[rows])
+        return MultiEventData(_frozen(self.times[rows]), _frozen(self.events[rows]), _frozen(self.X[rows]),
+                              self.covariates, self.event_names, ids)
+
+    def event_data(self, k: int) -> SurvivalData:
+        """Event type ``k`` alone as single-event data (its own time and indicator)."""
+        ids = None if self.ids is None else _frozen(self.ids)
+        return SurvivalData(_frozen(self.times[:, k]), _frozen(self.events[:, k]), _frozen(self.X),
+                            self.covariates, ids)
+
+    def event_pattern(self) -> np.ndarray:
+        """(n,) integer code of each subject's observed-event pattern (sum of 2^k over observed k)."""
+        return (self.events * (2 ** np.arange(self.n_event_types))).sum(axis=1)
+
+    def to_frame(self) -> pd.DataFrame:
+        """time_<name>, event_<name> per event type and the covariates (plus id when known)."""
+        df = pd.DataFrame(self.X, columns=list(self.covariates))
+        for k, name in reversed(list(enumerate(self.event_names))):
+            df.insert(0, f"event_{name}", self.events[:, k])
+            df.insert(0, f"time_{name}", self.times[:, k])
+        if self.ids is not None:
+            df.insert(0, "id", self.ids)
+        return df
+
     def describe(self) -> str:
         counts = ", ".join(f"{name}: {int(self.events[:, k].sum())}"
                            for k, name in enumerate(self.event_names))
         return f"MultiEventData: {len(self)} subjects, events {counts}, covariates {list(self.covariates)}"
+
+
+def topological_order(n_events: int, pairs: Sequence[tuple[int, int]]) -> list[int] | None:
+    """Event indices 0..n_events-1 ordered so that a comes before b for every (a, b) in
+    ``pairs``; None when the pairs contain a cycle."""
+    remaining, done = set(range(n_events)), []
+    while remaining:
+        ready = [k for k in sorted(remaining) if all(a in done for a, b in pairs if b == k)]
+        if not ready:
+            return None
+        done.extend(ready)
+        remaining -= set(ready)
+    return done

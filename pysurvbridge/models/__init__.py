@@ -2,7 +2,8 @@
 from pysurvbridge.models.base import SurvivalModel
 from pysurvbridge.models.deepsurv import DeepSurv
 from pysurvbridge.models.lstm_cox import LSTMCox
+from pysurvbridge.models.mensa import MENSA
 from pysurvbridge.models.networks import mlp, small_cnn
 from pysurvbridge.models.nnet_survival import NnetSurvival
 
-__all__ = ["SurvivalModel", "DeepSurv", "LSTMCox", "NnetSurvival", "mlp", "small_cnn"]
+__all__ = ["SurvivalModel", "DeepSurv", "LSTMCox", "MENSA", "NnetSurvival", "mlp", "small_cnn"]

@@ -49,6 +49,9 @@ class SurvivalModel:
     name = "survival-model"
     #: whether ``fit`` accepts an iterable of minibatches (out-of-core training)
     supports_streaming = True
+    #: a shuffled epoch's last minibatch smaller than this joins the one before it
+    #: (BatchNorm cannot train on a single row)
+    min_batch_rows = 1
 
     # ------------------------------------------------------------------ subclass hooks
     def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
@@ -178,7 +181,8 @@ class SurvivalModel:
                 if streamed:
                     batches = self._streamed_batches(data, dev)
                 else:
-                    batches = _memory_batches(inputs_tr, targets_tr, batch_size, generator)
+                    batches = _memory_batches(inputs_tr, targets_tr, batch_size, generator,
+                                              self.min_batch_rows)
                 losses, sizes = [], []
                 for inputs_b, targets_b in batches:
                     opt.zero_grad(set_to_none=True)
@@ -420,8 +424,9 @@ def _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience) 
 
 
 def _memory_batches(inputs, targets: tuple[torch.Tensor, ...], batch_size: int | None,
-                    generator: torch.Generator):
-    """(inputs, targets) minibatches; ``inputs`` is a tensor or a tuple of tensors (rows first)."""
+                    generator: torch.Generator, min_rows: int = 1):
+    """(inputs, targets) minibatches; ``inputs`` is a tensor or a tuple of tensors (rows first).
+    A last batch of fewer than ``min_rows`` rows is merged into the one before it."""
     n = targets[0].shape[0]
     if batch_size is None or batch_size >= n:
         yield inputs, targets
@@ -430,8 +435,11 @@ def _memory_batches(inputs, targets: tuple[torch.Tensor, ...], batch_size: int |
     order = torch.randperm(n, generator=generator).to(targets[0].device)
     take = (lambda x, rows: tuple(t[rows] for t in x) if isinstance(x, tuple) else x[rows])
     inputs, targets = take(inputs, order), take(targets, order)
-    for k in range(0, n, batch_size):
-        rows = slice(k, k + batch_size)
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] < min_rows:
+        starts.pop()
+    for i, k in enumerate(starts):
+        rows = slice(k, starts[i + 1] if i + 1 < len(starts) else n)
         yield take(inputs, rows), take(targets, rows)
 
 
