@@ -16,7 +16,7 @@ from pysurvbridge.metrics.concordance import (
 )
 from pysurvbridge.metrics.information import AIC, aic
 from pysurvbridge.metrics.multi_event import concordance_global, concordance_local
-from pysurvbridge.metrics.prediction_error import mae_margin, margin_time, survival_l1
+from pysurvbridge.metrics.prediction_error import mae_margin, margin_time, median_time, survival_l1
 from pysurvbridge.metrics.recurrent import concordance_recurrent, gaps_after_landmark, landmark_brier_score
 
 __all__ = [
@@ -24,5 +24,5 @@ __all__ = [
     "concordance_global", "concordance_harrell", "concordance_local", "concordance_recurrent",
     "concordance_uno", "cumulative_dynamic_auc", "d_calibration", "gaps_after_landmark",
     "integrated_brier_score", "kaplan_meier", "landmark_brier_score", "mae_margin",
-    "margin_time", "prefix_rank_counts", "survival_l1",
+    "margin_time", "median_time", "prefix_rank_counts", "survival_l1",
 ]

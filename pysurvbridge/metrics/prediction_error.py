@@ -91,3 +91,29 @@ def survival_l1(survival, true_survival, times) -> float:
     S = survival_matrix(true_survival, n, len(grid)).to(S_hat.device)
     widths = torch.as_tensor(np.diff(np.concatenate([[0.0], grid])), device=S_hat.device)
     return float(((S_hat - S).abs() * widths).sum() / (n * grid[-1]))
+
+
+def median_time(survival, times) -> np.ndarray:
+    """(n,) time at which each curve falls to 0.5 (the predicted time of MENSA's appendix B).
+
+    ``survival`` (n, m) at increasing ``times`` (m,). Between grid points the curve is joined
+    linearly; a curve still above 0.5 at the last time follows the straight line from (0, 1)
+    through its last point (the tail rule of :func:`margin_time` and SurvivalEVAL), so its
+    median is t_m 0.5 / (1 - S(t_m)); +inf when S(t_m) = 1 (the curve never falls).
+    """
+    grid = increasing_times(times)
+    S = survival_matrix(survival, survival.shape[0] if hasattr(survival, "shape") else len(survival),
+                        len(grid)).cpu().numpy()
+    t = np.concatenate([[0.0], grid]) if grid[0] > 0 else grid
+    S = np.concatenate([np.ones((S.shape[0], 1)), S], axis=1) if grid[0] > 0 else S
+    below = S <= 0.5
+    crosses = below.any(axis=1)
+    j = np.argmax(below, axis=1)  # first grid point at or below 0.5
+    i = np.maximum(j - 1, 0)
+    rows = np.arange(S.shape[0])
+    s0, s1, t0, t1 = S[rows, i], S[rows, j], t[i], t[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = np.where(s0 > s1, t0 + (s0 - 0.5) * (t1 - t0) / (s0 - s1), t1)
+        last = S[:, -1]
+        tail = np.where(last < 1.0, t[-1] * 0.5 / (1.0 - last), np.inf)
+    return np.where(crosses, inside, tail)

@@ -71,3 +71,21 @@ def test_survival_l1_against_the_simulator_truth():
     assert survival_l1(truth, truth, times) == 0.0
     with pytest.raises(InvalidParameterError, match="shape"):
         survival_l1(truth[:, :3], truth, times)
+
+
+def test_median_time_equals_survivaleval_and_a_hand_case():
+    """Reference: SurvivalEVAL 0.9.0 predict_median_st (linear interpolation, linear tail
+    through (0, 1)); hand values 2 + 0.2/0.3, 4 x 0.5/0.4 and the grid point itself."""
+    from SurvivalEVAL.evaluations.util import predict_median_st
+
+    from pysurvbridge.metrics import median_time
+
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    S = np.array([[0.9, 0.7, 0.4, 0.2], [0.9, 0.8, 0.7, 0.6], [0.5, 0.4, 0.3, 0.2]])
+    np.testing.assert_allclose(median_time(S, t), [2 + 0.2 / 0.3, 5.0, 1.0], rtol=1e-12)
+    rng = np.random.default_rng(0)
+    curves = np.sort(rng.uniform(0.05, 1, size=(50, 30)), axis=1)[:, ::-1]
+    grid = np.linspace(0.0, 10.0, 30)
+    curves[:, 0] = 1.0
+    np.testing.assert_allclose(median_time(curves, grid), predict_median_st(curves, grid), rtol=1e-10)
+    assert np.isinf(median_time(np.ones((1, 4)), t)[0])
