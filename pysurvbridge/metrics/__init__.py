@@ -7,6 +7,7 @@ follows and the peer it equals; README "Metrics" has the mapping table.
 from pysurvbridge.metrics.auc import cumulative_dynamic_auc
 from pysurvbridge.metrics.brier import brier_score, integrated_brier_score
 from pysurvbridge.metrics.calibration import DCalibration, GroupCalibration, d_calibration, group_calibration
+from pysurvbridge.metrics.competing import cumulative_incidence
 from pysurvbridge.metrics.censoring import CensoringKaplanMeier, kaplan_meier
 from pysurvbridge.metrics.concordance import (
     concordance_counting,
@@ -22,7 +23,7 @@ from pysurvbridge.metrics.recurrent import concordance_recurrent, gaps_after_lan
 __all__ = [
     "AIC", "CensoringKaplanMeier", "DCalibration", "GroupCalibration", "aic", "group_calibration", "brier_score", "concordance_counting",
     "concordance_global", "concordance_harrell", "concordance_local", "concordance_recurrent",
-    "concordance_uno", "cumulative_dynamic_auc", "d_calibration", "gaps_after_landmark",
+    "concordance_uno", "cumulative_dynamic_auc", "cumulative_incidence", "d_calibration", "gaps_after_landmark",
     "integrated_brier_score", "kaplan_meier", "landmark_brier_score", "mae_margin",
     "margin_time", "median_time", "prefix_rank_counts", "survival_l1",
 ]

@@ -58,3 +58,23 @@ def test_local_by_hand_and_errors():
         concordance_local(r[:, :1], t, e)
     with pytest.raises(InvalidParameterError, match="at least two event types"):
         concordance_local(r[:, :1], t[:, :1], e[:, :1])
+
+
+@pytest.mark.r
+def test_cumulative_incidence_equals_r_aalen_johansen(r_session):
+    """Reference: R survival 3.5-3 survfit(Surv(time, factor(cause)) ~ 1)$pstate, with ties."""
+    import pandas as pd
+
+    from pysurvbridge.metrics import cumulative_incidence
+
+    rng = np.random.default_rng(4)
+    time = np.round(rng.exponential(5.0, 300), 1)
+    cause = rng.choice([0, 1, 2], size=300, p=[0.3, 0.4, 0.3])
+    r = r_session
+    frame = pd.DataFrame({"time": time, "cause": pd.Categorical(cause, categories=[0, 1, 2])})
+    sf = r.call("survfit", r.formula("Surv", ["time", "cause"], namespace="survival"), data=r.to_r(frame),
+                package="survival")
+    at = r.to_numpy(sf.rx2("time"))
+    pstate = np.asarray(r.to_numpy(sf.rx2("pstate"))).reshape(len(at), 3, order="F")
+    np.testing.assert_allclose(cumulative_incidence(time, cause, at), pstate[:, 1:].T, atol=1e-12)
+    assert np.all(cumulative_incidence(time + 1.0, cause, [0.5]) == 0.0)  # before the first time
