@@ -85,8 +85,9 @@ def _resolve_data(data) -> tuple[RecurrentData | SurvivalData, RecurrentData | N
         from pysurvbridge.data.datasets import bladder1_recurrent, prepared
 
         if data not in DATASETS:
-            raise InvalidParameterError(f"data set {data!r} is not a recurrent-event data set "
-                                        f"compare() knows; choose from {list(DATASETS)} or pass a container")
+            raise InvalidParameterError(f"data set {data!r} is not a recurrent-event data set compare() knows (nor a "
+                                        f"multi-event one); choose from "
+                                        f"{list(DATASETS) + ['rotterdam-multi', 'rotterdam-competing']} or pass a container")
         leaky = bladder1_recurrent(paper_inputs=True) if data == "bladder1" else None
         if data == "rotterdam":
             return _rotterdam_recurrence(), None, data
@@ -160,17 +161,25 @@ def _score(run: ModelRun, split: Split) -> dict[str, float]:
 
 def compare(
     data,
-    models: Sequence[str | ModelSpec] = ("cox", "ag", "wlw", "pwp-total", "lstm-cox"),
+    models: Sequence | None = None,
     *,
     split: str = "subject",
-    test_size: float = 0.3,
+    test_size: float | None = None,
     seeds: Sequence[int] | int = (0,),
     times: Sequence[float] | None = None,
     metrics: Sequence[str] | None = None,
     epochs: int | None = None,
     verbose: bool = True,
-) -> Comparison:
+    trajectories: Sequence[tuple] | None = None,
+    validation_size: float = 0.1,
+):
     """Fit every model on the same training subjects and score it on the same test subjects.
+
+    Multi-event data (a :class:`~pysurvbridge.data.MultiEventData`, "rotterdam-multi" or
+    "rotterdam-competing") go to :func:`pysurvbridge.multi_event_compare.compare_multi_event`
+    (test_size 0.2 by default, ``validation_size`` and ``trajectories`` as it documents; the
+    default models are cox-per-event, multistate-cox, deepsurv-per-event, mensa and the
+    earlier-event-first reference) and return a ``MultiEventComparison``. Otherwise:
 
     Args:
         data: a RecurrentData, a SurvivalData, or "bladder1", "bladder", "cgd" (prepared as
@@ -181,7 +190,7 @@ def compare(
             "nnet-survival", "lstm-cox", "lstm-cox-paper"), :class:`ModelSpec` objects, or
             configured model objects (``LSTMCox(hidden_size=40)``, ``DeepSurv(hidden=(64,))``).
         split: "subject" (the only sound split for recurrent events: all rows of a subject on
-            one side). test_size: fraction of subjects held out. seeds: a list of seeds, or a
+            one side). test_size: fraction of subjects held out (default 0.3). seeds: a list of seeds, or a
             number n meaning seeds 0..n-1; several give mean and sd.
         times: Brier-score times (default: quartiles of the first-event times with events).
         metrics: columns to keep (default all: c_harrell, c_intervals, c_uno, brier, ibs, aic).
@@ -192,6 +201,20 @@ def compare(
     """
     from tqdm.auto import tqdm
 
+    from pysurvbridge.data.events import MultiEventData
+    from pysurvbridge.multi_event_compare import DEFAULT_MODELS, MULTI_DATASETS, compare_multi_event
+
+    if isinstance(data, MultiEventData) or (isinstance(data, str) and data in MULTI_DATASETS):
+        if times is not None or metrics is not None:
+            raise InvalidParameterError("times and metrics are not options of the multi-event comparison "
+                                        "(its metrics and grids are fixed; see multi_event_compare)")
+        return compare_multi_event(data, DEFAULT_MODELS if models is None else models, trajectories=trajectories,
+                                   test_size=0.2 if test_size is None else test_size,
+                                   validation_size=validation_size, seeds=seeds, epochs=epochs, verbose=verbose)
+    if models is None:
+        models = ("cox", "ag", "wlw", "pwp-total", "lstm-cox")
+    if test_size is None:
+        test_size = 0.3
     if split != "subject":
         raise InvalidParameterError(f"split must be 'subject', but was {split!r}")
     if not 0 < test_size < 1:
