@@ -527,7 +527,10 @@ def _coefficient_table(fit: Any, names: list[str], labels: tuple[str, ...]) -> p
 def _baseline(fit: Any, names: list[str], reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """survfit at the reference row: event times (G,) and hazard increments (G, 3)."""
     newdata = rbridge.to_r(pd.DataFrame([reference], columns=names))
-    sf = rbridge.call("survfit", fit, newdata=newdata, package="survival")
+    # stype = 1 (product-limit occupancy): the hazards are the same as with the default
+    # stype = 2, whose matrix-exponential set-up R refuses on some Rotterdam splits
+    # ("input is not a transition matrix"); only the hazards are read here
+    sf = rbridge.call("survfit", fit, newdata=newdata, stype=1, package="survival")
     time = _vector(sf.rx2("time")).astype(float)
     cumhaz = _array(sf.rx2("cumhaz"))  # (T, 1, 3): time, newdata row, transition
     increments = np.diff(cumhaz[:, 0, :], axis=0, prepend=0.0)
