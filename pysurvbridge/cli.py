@@ -42,13 +42,15 @@ def _compare(args: argparse.Namespace) -> int:
     from pysurvbridge.compare import DATASETS, compare
     from pysurvbridge.data.recurrent import RecurrentData
     from pysurvbridge.errors import InvalidParameterError
+    from pysurvbridge.multi_event_compare import MULTI_DATASETS
 
-    if args.data in DATASETS:
+    if args.data in DATASETS or args.data in MULTI_DATASETS:
         data = args.data
     else:
         path = Path(args.data)
         if not path.exists():
-            raise InvalidParameterError(f"{args.data!r} is neither a data set ({', '.join(DATASETS)}) nor a file")
+            names = ", ".join(list(DATASETS) + list(MULTI_DATASETS))
+            raise InvalidParameterError(f"{args.data!r} is neither a data set ({names}) nor a file")
         missing = [f"--{k}" for k in ("id", "start", "stop", "event") if getattr(args, k) is None]
         if missing:
             raise InvalidParameterError(f"a CSV needs {' '.join(missing)} to name its columns")
@@ -56,7 +58,7 @@ def _compare(args: argparse.Namespace) -> int:
         data = RecurrentData.from_frame(frame, id=args.id, start=args.start, stop=args.stop, event=args.event,
                                         covariates=_names(args.covariates or ""),
                                         one_hot=_names(args.one_hot or ""), drop_zero_length=args.drop_zero_length)
-    result = compare(data, models=_names(args.models), seeds=args.seeds, test_size=args.test_size,
+    result = compare(data, models=_names(args.models) if args.models else None, seeds=args.seeds, test_size=args.test_size,
                      epochs=args.epochs, verbose=not args.quiet)
     print(result.to_markdown())
     for note in result.notes:
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classical (R survival) and neural (PyTorch) survival models side by side.",
         epilog=("examples:\n  pysurvbridge doctor\n  pysurvbridge describe bladder1\n"
                 "  pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html\n"
+                "  pysurvbridge compare rotterdam-multi --seeds 3 --epochs 20 --out report.html\n"
                 "  pysurvbridge simulate recurrent --n 1000 --out sim.csv"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -102,12 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=("examples:\n  pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html\n"
                 "  pysurvbridge compare sim.csv --id id --start start --stop stop --event event "
-                "--covariates x1,x2 --models cox,ag,lstm-cox\n\nmodels: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, "
-                "nnet-survival, lstm-cox, lstm-cox-paper (bladder1 only)"))
-    p.add_argument("data", help="bladder1, bladder, cgd, or a CSV of (start, stop] rows")
-    p.add_argument("--models", default="cox,ag,wlw,pwp-total,lstm-cox", help="comma-separated model names")
+                "--covariates x1,x2 --models cox,ag,lstm-cox\n"
+                "  pysurvbridge compare rotterdam-multi --seeds 3 --epochs 20 --out report.html\n\n"
+                "models: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, nnet-survival, lstm-cox, lstm-cox-paper "
+                "(bladder1 only);\nmulti-event: cox-per-event, multistate-cox, deepsurv-per-event, mensa, "
+                "mensa-no-trajectory, earlier-event-first"))
+    p.add_argument("data", help="bladder1, bladder, cgd, rotterdam-multi, rotterdam-competing, or a CSV of "
+                                "(start, stop] rows")
+    p.add_argument("--models", default=None,
+                   help="comma-separated model names (default: cox,ag,wlw,pwp-total,lstm-cox; for multi-event data "
+                        "cox-per-event,multistate-cox,deepsurv-per-event,mensa,earlier-event-first)")
     p.add_argument("--seeds", type=int, default=3, help="number of subject splits (seeds 0..n-1); default 3")
-    p.add_argument("--test-size", type=float, default=0.3, help="fraction of subjects held out (default 0.3)")
+    p.add_argument("--test-size", type=float, default=None,
+                   help="fraction of subjects held out (default 0.3; 0.2 for multi-event data)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the deep models")
     p.add_argument("--out", help="write the HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -35,6 +35,14 @@ def test_compare_bladder1_writes_a_report(tmp_path):
     assert "note: AIC" in out.stdout and (tmp_path / "r.html").stat().st_size > 10_000
 
 
+def test_compare_rotterdam_multi_event(tmp_path):
+    out = run("compare", "rotterdam-multi", "--models", "cox-per-event,mensa,earlier-event-first", "--seeds", "1",
+              "--epochs", "2", "--quiet", "--out", str(tmp_path / "m.html"))
+    assert out.returncode == 0, out.stderr
+    assert "| mensa | deep |" in out.stdout and "| earlier-event-first | reference |" in out.stdout
+    assert "note: local C floor" in out.stdout and (tmp_path / "m.html").stat().st_size > 10_000
+
+
 def test_simulate_then_compare_a_csv(tmp_path):
     csv = tmp_path / "sim.csv"
     out = run("simulate", "recurrent", "--n", "120", "--out", str(csv))

@@ -211,6 +211,8 @@ class MENSA(SurvivalModel):
         self.trajectory_index_ = self._trajectory_index(self.event_names_)
         super().fit(data, **kwargs)
         self.train_times_, self.train_events_ = np.asarray(data.times), np.asarray(data.events)
+        if self.mode == "single":  # the IPCW weights of score()
+            self.train_time_, self.train_event_ = self.train_times_[:, 0], self.train_events_[:, 0]
         self.n_params_ = sum(p.numel() for p in self.network_.parameters())
         return self
 
@@ -297,13 +299,15 @@ class MENSA(SurvivalModel):
         S = torch.exp(log_s).cpu().numpy()
         return S if include_extra_state else S[:, :-1]
 
-    def predict_survival(self, X, times: Sequence[float]) -> dict[str, pd.DataFrame]:
-        """One DataFrame per event name: rows subjects (X's index for a DataFrame), columns times."""
+    def predict_survival(self, X, times: Sequence[float]) -> dict[str, pd.DataFrame] | pd.DataFrame:
+        """One DataFrame per event name (rows subjects, X's index for a DataFrame; columns
+        times); in mode "single" the one DataFrame itself, like the single-event models."""
         grid = self._check_times(times)
         S = self.predict_survival_array(X, grid)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return {name: pd.DataFrame(S[:, k], index=index, columns=pd.Index(grid, name="time"))
-                for k, name in enumerate(self.event_names_)}
+        frames = {name: pd.DataFrame(S[:, k], index=index, columns=pd.Index(grid, name="time"))
+                  for k, name in enumerate(self.event_names_)}
+        return frames[self.event_names_[0]] if self.mode == "single" else frames
 
     def predict_median_time(self, X) -> pd.DataFrame:
         """(n, K) median of each event's predicted distribution (S_k(t) = 0.5, found by
@@ -328,8 +332,10 @@ class MENSA(SurvivalModel):
         return pd.DataFrame(med.cpu().numpy(), index=index, columns=list(self.event_names_))
 
     def predict_risk(self, X) -> np.ndarray:
-        """(n, K) risk of each event: minus the log median time (higher = earlier)."""
-        return -np.log(self.predict_median_time(X).to_numpy())
+        """(n, K) risk of each event: minus the log median time (higher = earlier); (n,) in
+        mode "single"."""
+        risk = -np.log(self.predict_median_time(X).to_numpy())
+        return risk[:, 0] if self.mode == "single" else risk
 
     def predict_cumulative_incidence(self, X, times: Sequence[float], *, steps: int = 2000) -> np.ndarray:
         """(n, K, m) cumulative incidence of each cause, competing mode only:
@@ -374,10 +380,13 @@ class MENSA(SurvivalModel):
         total = counter.get_total_flops() / 2
         return total / 2 if convention == "fvcore" else total
 
-    def score(self, data: MultiEventData, times=None) -> dict[str, float]:
-        """Global and local C (on predicted median times) of ``data``."""
+    def score(self, data: MultiEventData | SurvivalData, times=None) -> dict[str, float]:
+        """Global and local C (on predicted median times) of ``data``; in mode "single" the
+        single-event score (Harrell's C and the IPCW integrated Brier score)."""
         from pysurvbridge import metrics
 
+        if self.mode == "single" and isinstance(data, SurvivalData):
+            return super().score(data, times)
         data = self._as_multi(data)
         risk = self.predict_risk(data.X)
         out = {"c_global": metrics.concordance_global(risk, data.times, data.events)}

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.models import DeepSurv, NnetSurvival, small_cnn
+from pysurvbridge.models import MENSA, DeepSurv, NnetSurvival, small_cnn
 
 from ._data import weibull_ph
 
@@ -24,6 +24,7 @@ MODELS = {
     "deepsurv-linear": lambda: DeepSurv(hidden=(), dropout=0.0, ties="breslow"),
     "nnet-flexible": lambda: NnetSurvival(12, hidden=(8,)),
     "nnet-proportional": lambda: NnetSurvival([0, 100, 250, 500, 900, 1400, 1800], head="proportional"),
+    "mensa-single": lambda: MENSA(n_dists=2, hidden=(8,), mode="single"),
 }
 
 
