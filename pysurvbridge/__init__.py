@@ -17,11 +17,13 @@ from pysurvbridge.errors import (  # noqa: F401  (re-exported)
 # `pysurvbridge.compare(...)` is the function (bound after its submodule is imported, so the
 # name refers to the function, not the module); it imports pandas, not torch or R.
 from pysurvbridge.compare import Comparison, compare  # noqa: E402,F401
+from pysurvbridge.multi_event_compare import MultiEventComparison  # noqa: E402,F401
 
 __all__ = [
     "__version__",
     "compare",
     "Comparison",
+    "MultiEventComparison",
     "SurvBridgeError",
     "InvalidSurvivalDataError",
     "InvalidParameterError",

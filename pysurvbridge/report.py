@@ -28,9 +28,9 @@ def display_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     order[order.index("ibs") if "ibs" in order else len(order):0] = brier
     out = pd.DataFrame(index=table.index)
     for c in order:
-        if c in ("model", "family", "engine", "protocol", "aic_counts"):
+        if c in ("model", "family", "engine", "protocol", "aic_counts", "dcal"):
             out[c] = table[c].fillna("").astype(str)
-        elif c == "n_params":
+        elif c in ("n_params", "flops"):
             out[c] = table[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(int(v)))
         elif c == "fit_seconds":
             out[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
