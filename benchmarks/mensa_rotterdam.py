@@ -89,6 +89,12 @@ def run_rotterdam(which: str, seeds: int) -> None:
     print("\nPer event (means over seeds; C and IBS x 100, mMAE in hundreds of days):\n")
     print(md(per_event(res.table, res.event_names)))
     print("\nNotes:\n" + "\n".join(f"- {n}" for n in res.notes))
+    print("\nLast seed: share of test subjects whose curve is still above 0.5 at the largest training time "
+          "(their median is the linear-tail extrapolation of metrics.median_time):\n")
+    t_max = float(res.split.train.times.max())
+    shares = {m: run.survival_fn(np.array([t_max]))[:, :, 0] for m, run in res.runs.items()}
+    print(md(pd.DataFrame([{"model": m, **{n: f"{(S[:, k] > 0.5).mean():.2f}" for k, n in enumerate(res.event_names)}}
+                           for m, S in shares.items()])))
     mensa = res.runs.get("mensa")
     if mensa is not None:
         h = mensa.fitted.history_

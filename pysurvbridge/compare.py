@@ -37,8 +37,35 @@ DATASETS = ("bladder1", "bladder", "cgd", "rotterdam")
 METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "aic")
 
 
+class TableReport:
+    """``to_markdown``, ``to_latex`` and ``to_html`` of a result with a ``table``; subclasses
+    name their HTML renderer (a function of the result returning the page)."""
+
+    def _render_html(self) -> str:
+        raise NotImplementedError
+
+    def to_markdown(self, digits: int = 3) -> str:
+        from pysurvbridge.report import markdown_table
+
+        return markdown_table(self.table, digits)
+
+    def to_latex(self, digits: int = 3) -> str:
+        from pysurvbridge.report import latex_table
+
+        return latex_table(self.table, digits)
+
+    def to_html(self, path: str | None = None) -> str:
+        """A self-contained HTML report (table by family, embedded plots, definitions, notes);
+        written to ``path`` when given. Returns the HTML text."""
+        html = self._render_html()
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(html)
+        return html
+
+
 @dataclass(eq=False)
-class Comparison:
+class Comparison(TableReport):
     """Result of :func:`compare`.
 
     ``table``: one row per model, means over seeds and ``<column>_sd``; ``results``: one row per
@@ -55,26 +82,10 @@ class Comparison:
     dataset: str = "data"
     definitions: dict[str, str] = field(default_factory=dict)
 
-    def to_markdown(self, digits: int = 3) -> str:
-        from pysurvbridge.report import markdown_table
-
-        return markdown_table(self.table, digits)
-
-    def to_latex(self, digits: int = 3) -> str:
-        from pysurvbridge.report import latex_table
-
-        return latex_table(self.table, digits)
-
-    def to_html(self, path: str | None = None) -> str:
-        """A self-contained HTML report (table by family, embedded plots, notes); written to
-        ``path`` when given. Returns the HTML text."""
+    def _render_html(self) -> str:
         from pysurvbridge.report import html_report
 
-        html = html_report(self)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(html)
-        return html
+        return html_report(self)
 
     def __repr__(self) -> str:
         return f"Comparison({len(self.table)} models)\n{self.to_markdown()}"

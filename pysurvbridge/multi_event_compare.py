@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from pysurvbridge.compare import TableReport
 from pysurvbridge.data.events import MultiEventData, topological_order
 from pysurvbridge.errors import InvalidParameterError, SurvBridgeWarning
 from pysurvbridge.multi_event_registry import (
@@ -50,7 +51,7 @@ IBS_POINTS = 50
 
 
 @dataclass(eq=False)
-class MultiEventComparison:
+class MultiEventComparison(TableReport):
     """Result of :func:`compare_multi_event`: ``table`` (one row per model, means over seeds
     and ``<column>_sd``), ``results`` (one row per model and seed), ``notes``, ``data``,
     ``runs`` and ``split`` (the last seed's, for the plots), ``definitions``."""
@@ -68,26 +69,12 @@ class MultiEventComparison:
     def event_names(self) -> tuple[str, ...]:
         return tuple(self.data.event_names)
 
-    def to_markdown(self, digits: int = 3) -> str:
-        from pysurvbridge.report import markdown_table
-
-        return markdown_table(self.table, digits)
-
-    def to_latex(self, digits: int = 3) -> str:
-        from pysurvbridge.report import latex_table
-
-        return latex_table(self.table, digits)
-
-    def to_html(self, path: str | None = None) -> str:
-        """A self-contained HTML report (table by family, predicted P(event by t) against the
-        Aalen-Johansen / Kaplan-Meier estimates, notes); written to ``path`` when given."""
+    def _render_html(self) -> str:
+        """Table by family, predicted P(event by t) against the Aalen-Johansen / Kaplan-Meier
+        estimates, global and local C with the local-C floor, definitions, notes."""
         from pysurvbridge.report_multi_event import html_multi_event_report
 
-        html = html_multi_event_report(self)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(html)
-        return html
+        return html_multi_event_report(self)
 
     def __repr__(self) -> str:
         return f"MultiEventComparison({len(self.table)} models)\n{self.to_markdown()}"

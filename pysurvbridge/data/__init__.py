@@ -9,6 +9,8 @@ from pysurvbridge.data.datasets import (
     load_digits_survival,
     load_rotterdam,
     prepared,
+    rotterdam_competing,
+    rotterdam_multi_event,
 )
 from pysurvbridge.data.events import MultiEventData, SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
@@ -17,4 +19,5 @@ __all__ = [
     "SurvivalData", "RecurrentData", "MultiEventData",
     "load_bladder", "load_bladder1", "load_bladder2", "load_cgd", "load_rotterdam",
     "load_digits_survival", "bladder1_recurrent", "prepared", "DigitsSurvival",
+    "rotterdam_multi_event", "rotterdam_competing",
 ]

@@ -35,6 +35,7 @@ from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 from pysurvbridge.losses import trajectory_nll, weibull_mixture_log_density, weibull_mixture_log_survival, weibull_mixture_nll
 from pysurvbridge.models.base import SurvivalModel
 from pysurvbridge.models.batches import split_validation
+from pysurvbridge.models.networks import check_mlp_args
 
 __all__ = ["MENSA", "MENSANetwork"]
 
@@ -125,10 +126,7 @@ class MENSA(SurvivalModel):
             raise InvalidParameterError(f"mode must be one of {list(MODES)}, but was {mode!r}")
         if not isinstance(n_dists, (int, np.integer)) or n_dists < 1:
             raise InvalidParameterError(f"n_dists must be a positive integer, but was {n_dists!r}")
-        if any(h < 1 for h in self.hidden):
-            raise InvalidParameterError(f"hidden layer sizes must be >= 1, but were {list(self.hidden)}")
-        if not 0.0 <= dropout < 1.0:
-            raise InvalidParameterError(f"dropout must be in [0, 1), but was {dropout!r}")
+        check_mlp_args(self.hidden, dropout, "relu")  # sizes >= 1, dropout in [0, 1)
         if dtype not in ("float64", "float32"):
             raise InvalidParameterError(f"dtype must be 'float64' or 'float32', but was {dtype!r}")
         if self.trajectories and mode != "multi":

@@ -38,3 +38,15 @@ def test_readme_compare_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code.replace("test_size=0.3)", "test_size=0.3, verbose=False)"), "README.md", "exec"), namespace)
     assert (tmp_path / "report.html").exists() and len(namespace["result"].table) == 5
+
+
+def test_readme_mensa_example_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    (code,) = [b for b in blocks if "MENSA(" in b]
+    monkeypatch.chdir(tmp_path)
+    code = code.replace("epochs=1000", "epochs=2").replace("seed=0)", "seed=0, verbose=False)")
+    code = code.replace('compare("rotterdam-multi", seeds=3)', 'compare("rotterdam-multi", seeds=1, epochs=2, verbose=False)')
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert set(namespace["curves"]) == {"recurrence", "death"}
+    assert (tmp_path / "rotterdam.html").exists() and len(namespace["result"].table) == 5
