@@ -41,18 +41,21 @@ class TableReport:
     """``to_markdown``, ``to_latex`` and ``to_html`` of a result with a ``table``; subclasses
     name their HTML renderer (a function of the result returning the page)."""
 
+    #: print the table's columns in its own order (else report.SHOWN's order first)
+    keep_column_order = False
+
     def _render_html(self) -> str:
         raise NotImplementedError
 
     def to_markdown(self, digits: int = 3) -> str:
         from pysurvbridge.report import markdown_table
 
-        return markdown_table(self.table, digits)
+        return markdown_table(self.table, digits, keep_order=self.keep_column_order)
 
     def to_latex(self, digits: int = 3) -> str:
         from pysurvbridge.report import latex_table
 
-        return latex_table(self.table, digits)
+        return latex_table(self.table, digits, keep_order=self.keep_column_order)
 
     def to_html(self, path: str | None = None) -> str:
         """A self-contained HTML report (table by family, embedded plots, definitions, notes);

@@ -64,6 +64,7 @@ class MultiEventComparison(TableReport):
     split: MultiSplit
     dataset: str = "data"
     definitions: dict[str, str] = field(default_factory=dict)
+    keep_column_order = True  # summary columns, then per event, then size and time
 
     @property
     def event_names(self) -> tuple[str, ...]:
@@ -284,6 +285,7 @@ def _summarise(results: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
                 row[f"{c}_sd"] = vals.std() if len(vals) > 1 else float("nan")
         pvals = ok[[f"dcal_p_{n}" for n in names if f"dcal_p_{n}" in ok]].to_numpy(dtype=float)
         row["dcal"] = f"{int((pvals > 0.05).sum())}/{pvals.size}"
+        row = {**{k: v for k, v in row.items() if k not in per_event}, **{c: row[c] for c in per_event}}
         for c in ("n_params", "flops"):
             row[c] = ok[c].iloc[0] if len(ok) and c in ok else None
         row["fit_seconds"] = ok["fit_seconds"].mean() if len(ok) and "fit_seconds" in ok else float("nan")

@@ -19,10 +19,11 @@ SHOWN = ["model", "family", "engine", "protocol", "c_harrell", "c_intervals", "c
          "aic_counts", "n_params", "fit_seconds"]
 
 
-def display_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """Metric columns as 'mean ± sd' strings (sd omitted with one seed); text columns as is."""
+def display_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> pd.DataFrame:
+    """Metric columns as 'mean ± sd' strings (sd omitted with one seed); text columns as is.
+    Columns follow SHOWN, then the rest, unless ``keep_order`` (the table's own order)."""
     cols = [c for c in table.columns if not c.endswith("_sd") and c != "n_seeds"]
-    order = [c for c in SHOWN if c in cols] + [c for c in cols if c not in SHOWN]
+    order = cols if keep_order else [c for c in SHOWN if c in cols] + [c for c in cols if c not in SHOWN]
     brier = sorted([c for c in order if c.startswith("brier_")], key=lambda c: float(c.split("_", 1)[1]))
     order = [c for c in order if not c.startswith("brier_")]
     order[order.index("ibs") if "ibs" in order else len(order):0] = brier
@@ -42,15 +43,15 @@ def display_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return out
 
 
-def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
-    t = display_table(table, digits)
+def markdown_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> str:
+    t = display_table(table, digits, keep_order=keep_order)
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
     lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in t.itertuples(index=False)]
     return "\n".join(lines)
 
 
-def latex_table(table: pd.DataFrame, digits: int = 3) -> str:
-    t = display_table(table, digits).drop(columns=["aic_counts", "protocol"], errors="ignore")
+def latex_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> str:
+    t = display_table(table, digits, keep_order=keep_order).drop(columns=["aic_counts", "protocol"], errors="ignore")
     esc = lambda s: str(s).replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace(  # noqa: E731
         "_", r"\_").replace("#", r"\#").replace("±", r"$\pm$")
     lines = [r"\begin{tabular}{" + "l" * 3 + "r" * (len(t.columns) - 3) + "}", r"\hline",
