@@ -17,10 +17,12 @@ $(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
 	bash scripts/install_browser.sh
 	touch $(BROWSER_STAMP)
 
-# the main job: classical models and LSTM-Cox on bladder1, 3 subject splits, report.html
+# the main job: classical models and LSTM-Cox on bladder1, 3 subject splits, report.html; then
+# recurrence and death on Rotterdam: per-event and multi-state Cox, DeepSurv, MENSA, report-multi-event.html
 demo: setup
 	$(VENV)/bin/pysurvbridge doctor || true
 	$(VENV)/bin/pysurvbridge compare bladder1 --models cox,ag,wlw,pwp-total,lstm-cox,lstm-cox-paper --seeds 3 --out report.html
+	$(VENV)/bin/pysurvbridge compare rotterdam-multi --seeds 3 --out report-multi-event.html
 
 test: setup $(BROWSER_STAMP)
 	$(PY) -m pytest -q tests
@@ -31,6 +33,7 @@ bench: setup
 	$(PY) benchmarks/bench_nnet_survival.py
 	$(PY) benchmarks/nnet_survival_paper.py
 	$(PY) benchmarks/deepsurv_minibatch.py
+	$(PY) benchmarks/mensa_rotterdam.py
 
 doctor: setup
 	$(VENV)/bin/pysurvbridge doctor
