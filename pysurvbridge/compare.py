@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError, SurvBridgeWarning
 from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for, spec_from_model
 
-__all__ = ["compare", "Comparison"]
+__all__ = ["compare", "Comparison", "TableReport", "run_isolated"]
 
 DATASETS = ("bladder1", "bladder", "cgd", "rotterdam")
 METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "aic")
@@ -264,25 +264,22 @@ def compare(
         for spec in specs:
             bar.set_postfix_str(f"seed {seed}: {spec.name}")
             row = {"model": spec.name, "family": spec.family, "seed": seed}
-            t0 = time.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", SurvBridgeWarning)
-                try:
-                    if spec.needs_recurrent and not recurrent:
-                        raise InvalidParameterError(f"{spec.name} needs recurrent-event data (a RecurrentData)")
-                    run = spec.run(sp)
-                    row["fit_seconds"] = time.perf_counter() - t0
-                    row.update(_score(run, sp))
-                    row.update(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
-                               n_params=run.n_params)
-                    runs[spec.name] = run
-                    notes += [n for n in run.notes if n not in notes]
-                except Exception as exc:  # one failing model must not abort the others
-                    row["error"] = f"{type(exc).__name__}: {exc}"
-            for w in caught:
-                if issubclass(w.category, SurvBridgeWarning):
-                    text = f"{spec.name} (seed {seed}): {w.category.__name__}: {str(w.message)[:200]}"
-                    notes.append(text)
+
+            def fit_and_score(spec=spec, sp=sp) -> tuple[dict, ModelRun]:
+                if spec.needs_recurrent and not recurrent:
+                    raise InvalidParameterError(f"{spec.name} needs recurrent-event data (a RecurrentData)")
+                t0 = time.perf_counter()
+                run = spec.run(sp)
+                fields = {"fit_seconds": time.perf_counter() - t0, **_score(run, sp)}
+                fields.update(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
+                              n_params=run.n_params)
+                return fields, run
+            fields, run, warned = run_isolated(spec.name, seed, fit_and_score)
+            row.update(fields)
+            if run is not None:
+                runs[spec.name] = run
+                notes += [n for n in run.notes if n not in notes]
+            notes += warned
             rows.append(row)
             bar.update(1)
     bar.close()
@@ -298,6 +295,22 @@ def compare(
         notes.append("lstm-cox-paper uses the paper's leaky protocol: its inputs (stop, recur, rtumor, rsize) carry "
                      "the outcome; its numbers are not evidence of predictive skill")
     return Comparison(table, results, _dedupe(notes), data, runs, grid, dataset, _definitions())
+
+
+def run_isolated(name: str, seed: int, fit_and_score: Callable[[], tuple[dict, Any]]
+                 ) -> tuple[dict, Any, list[str]]:
+    """Run one (model, seed): ``fit_and_score()`` returns (row fields, run). A failure becomes
+    an ``error`` field (one failing model must not abort the others); every SurvBridgeWarning
+    raised meanwhile becomes a note. Returns (fields, run or None, notes)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvBridgeWarning)
+        try:
+            fields, run = fit_and_score()
+        except Exception as exc:  # reported in the notes by the caller
+            fields, run = {"error": f"{type(exc).__name__}: {exc}"}, None
+    notes = [f"{name} (seed {seed}): {w.category.__name__}: {str(w.message)[:200]}"
+             for w in caught if issubclass(w.category, SurvBridgeWarning)]
+    return fields, run, notes
 
 
 def _summarise(results: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:

@@ -20,16 +20,15 @@ Definitions (each column of :attr:`MultiEventComparison.table`; the report print
 from __future__ import annotations
 
 import time as clock
-import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from pysurvbridge.compare import TableReport
+from pysurvbridge.compare import TableReport, run_isolated
 from pysurvbridge.data.events import MultiEventData, topological_order
-from pysurvbridge.errors import InvalidParameterError, SurvBridgeWarning
+from pysurvbridge.errors import InvalidParameterError
 from pysurvbridge.multi_event_registry import (
     MultiModelSpec,
     MultiRun,
@@ -226,20 +225,19 @@ def compare_multi_event(
         for spec in specs:
             bar.set_postfix_str(f"seed {seed}: {spec.name}")
             row = {"model": spec.name, "family": spec.family, "seed": seed}
-            t0 = clock.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", SurvBridgeWarning)
-                try:
-                    run = spec.run(split)
-                    row["fit_seconds"] = clock.perf_counter() - t0
-                    row.update(_score(run, split))
-                    row.update(engine=run.engine, n_params=run.n_params, flops=run.flops)
-                    runs[spec.name] = run
-                    notes += [n for n in run.notes if n not in notes]
-                except Exception as exc:  # one failing model must not abort the others
-                    row["error"] = f"{type(exc).__name__}: {exc}"
-            notes += [f"{spec.name} (seed {seed}): {w.category.__name__}: {str(w.message)[:200]}"
-                      for w in caught if issubclass(w.category, SurvBridgeWarning)]
+
+            def fit_and_score(spec=spec, split=split) -> tuple[dict, MultiRun]:
+                t0 = clock.perf_counter()
+                run = spec.run(split)
+                fields = {"fit_seconds": clock.perf_counter() - t0, **_score(run, split)}
+                fields.update(engine=run.engine, n_params=run.n_params, flops=run.flops)
+                return fields, run
+            fields, run, warned = run_isolated(spec.name, seed, fit_and_score)
+            row.update(fields)
+            if run is not None:
+                runs[spec.name] = run
+                notes += [n for n in run.notes if n not in notes]
+            notes += warned
             rows.append(row)
             bar.update(1)
     bar.close()
