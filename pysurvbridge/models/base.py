@@ -72,6 +72,11 @@ class SurvivalModel:
         """(n, len(times)) survival probabilities from the network's (n, ...) output."""
         raise NotImplementedError
 
+    def _parameter_groups(self, lr: float):
+        """What the optimizer trains: the network's parameters at ``lr``, or a list of torch
+        parameter groups with learning rates of their own (CoxVAE)."""
+        return self.network_.parameters()
+
     def _extra_state(self) -> dict[str, torch.Tensor]:
         """Learned tensors outside the network to save (e.g. a baseline hazard)."""
         return {}
@@ -168,7 +173,7 @@ class SurvivalModel:
                 example = self._learn_inputs(train)
             torch.manual_seed(seed)  # after peeking at a stream (a DataLoader's iterator draws a seed)
             self.network_ = self._build_network(self.n_features_, example).to(dev)
-            opt = make_optimizer(optimizer, self.network_.parameters(), lr, weight_decay)
+            opt = make_optimizer(optimizer, self._parameter_groups(lr), lr, weight_decay)
 
             inputs_tr = targets_tr = None
             if not streamed:

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.models import MENSA, DeepSurv, NnetSurvival, small_cnn
+from pysurvbridge.models import MENSA, CoxVAE, DeepSurv, NnetSurvival, small_cnn
 
 from ._data import weibull_ph
 
@@ -25,6 +25,7 @@ MODELS = {
     "nnet-flexible": lambda: NnetSurvival(12, hidden=(8,)),
     "nnet-proportional": lambda: NnetSurvival([0, 100, 250, 500, 900, 1400, 1800], head="proportional"),
     "mensa-single": lambda: MENSA(n_dists=2, hidden=(8,), mode="single"),
+    "coxvae": lambda: CoxVAE(latent_dim=2, hidden=(8,), reconstruction="gaussian", lr_autoencoder=1e-2, lr_cox=1e-2),
 }
 
 
@@ -37,7 +38,8 @@ def data():
 def fitted(request, data):
     model = MODELS[request.param]()
     params = {k: v for k, v in model.get_params().items()}
-    out = model.fit(data, epochs=5, batch_size=None if "deepsurv" in request.param else 100, lr=1e-2, verbose=False)
+    lr = {} if request.param == "coxvae" else {"lr": 1e-2}  # CoxVAE: two learning rates in __init__
+    out = model.fit(data, epochs=5, batch_size=None if "deepsurv" in request.param else 100, verbose=False, **lr)
     assert out is model
     assert model.get_params() == params
     return model
