@@ -99,14 +99,16 @@ def spec_from_model(model: Any) -> ModelSpec:
     """A spec for a configured (unfitted) model object: ``LSTMCox(...)`` trains on the recurrent
     rows; ``DeepSurv(...)``/``NnetSurvival(...)`` on time to first event. Each seed fits a fresh
     copy with the object's hyper-parameters."""
-    from pysurvbridge.models import DeepSurv, LSTMCox, NnetSurvival
+    from pysurvbridge.models import CoxVAE, DeepSurv, LSTMCox, NnetSurvival
 
+    if isinstance(model, CoxVAE):
+        return ModelSpec("coxvae", "deep", _coxvae(model.get_params()))
     if isinstance(model, LSTMCox):
         run = _lstm(model.protocol, model.get_params())
         return ModelSpec(model.registry_name, "deep", run, needs_recurrent=True)
     if isinstance(model, (DeepSurv, NnetSurvival)):
         return ModelSpec(model.name, "deep", _first_event_model(type(model), model.get_params()))
-    raise InvalidParameterError(f"models must be names, ModelSpec or LSTMCox/DeepSurv/NnetSurvival objects, "
+    raise InvalidParameterError(f"models must be names, ModelSpec or LSTMCox/DeepSurv/NnetSurvival/CoxVAE objects, "
                                 f"but got {type(model).__name__}")
 
 
@@ -189,6 +191,72 @@ def _lstm(protocol: str, params: dict | None = None) -> Callable[[Split], ModelR
     return run
 
 
+def _looks_like_images(data: SurvivalData) -> bool:
+    """Square pixel rows in [0, 1] (8x8 or larger): the conv encoder and Bernoulli decoder fit."""
+    p = data.X.shape[1]
+    side = int(round(np.sqrt(p)))
+    return p >= 64 and side * side == p and bool(((data.X >= 0) & (data.X <= 1)).all())
+
+
+_VAE_CACHE: dict[tuple, tuple] = {}
+
+
+def _fitted_coxvae(split: Split, params: dict):
+    """One CoxVAE per (split, hyper-parameters): "coxvae" and "cox-embedding" share the fit."""
+    from pysurvbridge.models import CoxVAE
+
+    key = (id(split.train_first), tuple(sorted((k, repr(v)) for k, v in params.items())))
+    cached = _VAE_CACHE.get(key)
+    if cached is not None and cached[0] is split.train_first:
+        return cached[1]
+    kw = dict(params)
+    if "encoder" not in kw:
+        images = _looks_like_images(split.train_first)
+        kw.update(encoder="conv" if images else "mlp", decoder="conv" if images else "mlp",
+                  reconstruction="bernoulli" if images else "gaussian")
+    model = CoxVAE(**kw).fit(split.train_first, epochs=split.epochs or 100, batch_size=64, seed=split.seed,
+                             verbose=False)
+    _VAE_CACHE.clear()  # keep one fit alive, not one per seed
+    _VAE_CACHE[key] = (split.train_first, model)
+    return model
+
+
+def _coxvae(params: dict) -> Callable[[Split], ModelRun]:
+    def run(split: Split) -> ModelRun:
+        m = _fitted_coxvae(split, params)
+        X = split.test_first.X
+        return ModelRun(
+            subject_risk=m.predict_risk(X), row_risk=None, survival=m.predict_survival(X, split.times).to_numpy(),
+            survival_fn=lambda t: m.predict_survival(X, np.asarray(t, dtype=np.float64)).to_numpy(),
+            aic_counts="not defined (no likelihood-based parameter count for a network)",
+            n_params=sum(p.numel() for p in m.network_.parameters()), engine="torch",
+            protocol=f"time to first event; tau = {m.tau}", fitted=m)
+    return run
+
+
+def _cox_on_embedding(params: dict) -> Callable[[Split], ModelRun]:
+    """The classical side on image data: a Cox model (R or native engine) on CoxVAE's
+    posterior-mean embedding of the training subjects."""
+    def run(split: Split) -> ModelRun:
+        from pysurvbridge.classical import fit_cox
+
+        m = _fitted_coxvae(split, params)
+        tr = split.train_first
+        Z_train = m.embed(tr.X).to_numpy()
+        names = list(m.embed(tr.X[:1]).columns)
+        fit = fit_cox(SurvivalData.from_arrays(tr.time, tr.event, Z_train, names))
+        Z_test = pd.DataFrame(m.embed(split.test_first.X).to_numpy(), columns=names)
+        return ModelRun(
+            subject_risk=fit.predict_log_risk(Z_test), row_risk=None,
+            survival=fit.predict_survival(Z_test, split.times).to_numpy(),
+            survival_fn=lambda t: fit.predict_survival(Z_test, t).to_numpy(),
+            aic=fit.aic, aic_counts=f"k = {fit.n_params} coefficients on the embedding (the encoder not counted)",
+            n_params=fit.n_params, engine=fit.engine, protocol="Cox on the CoxVAE embedding", fitted=fit,
+            notes=["cox-embedding: a Cox model on CoxVAE's posterior-mean embedding of the training subjects; it reuses "
+                   "the coxvae fit of the same split when both run (its fit_seconds then excludes the VAE)"])
+    return run
+
+
 def _load_builtin() -> None:
     if REGISTRY:
         return
@@ -202,6 +270,10 @@ def _load_builtin() -> None:
                        _first_event_model(NnetSurvival, {"breaks": 10, "head": "proportional", "hidden": (16,)},
                                           {"batch_size": 64}),
                        description="discrete-time model of time to first event"))
+    register(ModelSpec("coxvae", "deep", _coxvae({"tau": 0.5}),
+                       description="CoxVAE (tau 0.5) of time to first event; conv encoder on square images"))
+    register(ModelSpec("cox-embedding", "classical", _cox_on_embedding({"tau": 0.5}),
+                       description="Cox model on the CoxVAE embedding"))
     register(ModelSpec("lstm-cox", "deep", _lstm("history"), needs_recurrent=True,
                        description="LSTM-Cox, history-only inputs"))
     register(ModelSpec("lstm-cox-paper", "deep", _lstm("paper"), needs_recurrent=True,

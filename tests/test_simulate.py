@@ -10,13 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import kendalltau
+from scipy.stats import kendalltau, spearmanr
 
 from pysurvbridge import copulas
 from pysurvbridge.classical import fit_andersen_gill
 from pysurvbridge.errors import InvalidParameterError, RUnavailableError
-from pysurvbridge.simulate import (expected_events, paper_validation, reda_to_counting,
-                                   simulate_multi_event, simulate_recurrent, simulate_survival)
+from pysurvbridge.metrics import concordance_harrell
+from pysurvbridge.simulate import (expected_events, lesion_area, paper_validation, reda_to_counting,
+                                   simulate_lesion_images, simulate_multi_event, simulate_recurrent,
+                                   simulate_survival)
 
 
 @pytest.mark.parametrize("frailty", [None, ("gamma", 0.5)])
@@ -170,3 +172,107 @@ def test_reda_engine(r_session):
     expected = expected_events(1.5, 10.0, (0.5, -0.5), 20.0)
     per = rec.events_per_subject()
     assert abs(per.mean() - expected) < 3 * per.std(ddof=1) / np.sqrt(len(per))
+
+
+# ---------------------------------------------------------------- organ-with-lesions images
+
+
+@pytest.fixture(scope="module")
+def lesions():
+    return simulate_lesion_images(2000, seed=0)
+
+
+def test_lesion_images_same_seed_same_arrays(lesions):
+    again = simulate_lesion_images(2000, seed=0)
+    for name in ("images", "lesion_area", "log_hazard", "organ_brightness", "organ_axes",
+                 "event_time", "censor_time"):
+        np.testing.assert_array_equal(getattr(lesions, name), getattr(again, name), err_msg=name)
+    np.testing.assert_array_equal(lesions.data.X, again.data.X)
+    np.testing.assert_array_equal(lesions.data.time, again.data.time)
+    assert not np.array_equal(lesions.images, simulate_lesion_images(2000, seed=1).images)
+
+
+def test_lesion_images_layout(lesions):
+    n, size = 2000, 32
+    assert lesions.images.shape == (n, size, size) and lesions.size == size
+    assert lesions.data.X.shape == (n, size * size) and lesions.data.X.dtype == np.float64
+    assert lesions.data.covariates[0] == "p0" and lesions.data.covariates[-1] == "p1023"
+    np.testing.assert_array_equal(lesions.data.X, lesions.images.reshape(n, -1))  # row-major
+    assert lesions.images.min() >= 0.0 and lesions.images.max() <= 1.0
+    assert lesions.organ_axes.shape == (n, 2)
+    np.testing.assert_array_equal(lesions.data.time, np.minimum(lesions.event_time, lesions.censor_time))
+
+
+def test_measured_lesion_area_equals_the_recorded_one(lesions):
+    """Organ plus noise is at most 0.55 + 4 * 0.02 = 0.63 and a lesion pixel at least
+    0.9 - 0.08 = 0.82, so no pixel falls between and the 0.75 threshold counts exactly the
+    lesion pixels, from either image layout."""
+    np.testing.assert_array_equal(lesion_area(lesions.images), lesions.lesion_area)
+    np.testing.assert_array_equal(lesion_area(lesions.data.X), lesions.lesion_area)
+    pixels = lesions.images.ravel()
+    assert not np.any((pixels > 0.63) & (pixels < 0.82))
+    assert lesions.images[lesions.lesion_area == 0].max() < 0.75
+    assert (lesions.lesion_area == 0).mean() == pytest.approx(np.exp(-2.0), abs=0.03)  # Poisson(2) zeros
+
+
+def test_log_hazard_is_the_standardised_lesion_area(lesions):
+    z = (lesions.lesion_area - lesions.area_mean) / lesions.area_sd
+    np.testing.assert_allclose(lesions.log_hazard, np.log(0.1) + z, rtol=0, atol=1e-12)
+    assert z.mean() == pytest.approx(0.0, abs=1e-12) and z.std() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_nuisance_is_independent_of_the_hazard(lesions):
+    for name, values in [("brightness", lesions.organ_brightness), ("axis 0", lesions.organ_axes[:, 0]),
+                         ("axis 1", lesions.organ_axes[:, 1])]:
+        assert abs(spearmanr(values, lesions.log_hazard)[0]) < 0.1, name
+    assert 0.35 <= lesions.organ_brightness.min() and lesions.organ_brightness.max() <= 0.55
+
+
+def test_lesion_event_share_matches_closed_form():
+    """T ~ Exp(h), C ~ U(0, M): P(T <= C | h) = 1 - (1 - exp(-h M)) / (h M). Given the hazards
+    the number of events is Poisson-binomial: its mean and variance are sums over subjects."""
+    sim = simulate_lesion_images(5000, seed=3)
+    hM = np.exp(sim.log_hazard) * 40.0
+    p = 1.0 - (1.0 - np.exp(-hM)) / hM
+    observed = sim.data.event.sum()
+    assert abs(observed - p.sum()) < 3 * np.sqrt(np.sum(p * (1 - p))), (observed, p.sum())
+    assert 0.2 <= 1 - sim.data.event.mean() <= 0.4  # documented: about 30% censored
+
+
+def test_lesion_oracle_concordance(lesions):
+    """The oracle we report: Harrell's C of the true log-hazard, about 0.73 by default."""
+    c = concordance_harrell(lesions.log_hazard, lesions.data.time, lesions.data.event)
+    assert c > 0.65, c
+    flat = simulate_lesion_images(500, effect=0.0, seed=0)
+    assert np.ptp(flat.log_hazard) == 0.0
+
+
+def test_lesion_images_64():
+    sim = simulate_lesion_images(300, size=64, seed=2)
+    assert sim.images.shape == (300, 64, 64) and sim.data.X.shape == (300, 4096)
+    np.testing.assert_array_equal(lesion_area(sim.images), sim.lesion_area)
+    # radii scale with size / 32: mean area about 4x that at 32 pixels
+    small = simulate_lesion_images(300, seed=2)
+    assert 3.0 < sim.lesion_area.mean() / small.lesion_area.mean() < 5.0
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(n=0), "n must be a positive integer, but was 0"),
+    (dict(n=2.5), "n must be a positive integer, but was 2.5"),
+    (dict(size=8), "size must be an integer >= 16, but was 8"),
+    (dict(lesion_rate=0.0), "lesion_rate must be a positive number, but was 0.0"),
+    (dict(censor_max=-1.0), "censor_max must be a positive number, but was -1.0"),
+    (dict(baseline_hazard=0), "baseline_hazard must be a positive number, but was 0"),
+    (dict(effect=float("nan")), "effect must be a finite number, but was nan"),
+])
+def test_bad_lesion_parameters(kwargs, message):
+    kwargs = {"n": 10, **kwargs}
+    with pytest.raises(InvalidParameterError, match=message):
+        simulate_lesion_images(**kwargs)
+
+
+def test_bad_lesion_area_arguments():
+    with pytest.raises(InvalidParameterError, match=r"images must have shape .* but had shape \(32,\)"):
+        lesion_area(np.zeros(32))
+    with pytest.raises(InvalidParameterError, match="threshold must be a finite number, but was nan"):
+        lesion_area(np.zeros((2, 16)), threshold=float("nan"))

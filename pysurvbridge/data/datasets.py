@@ -220,34 +220,73 @@ def bladder1_recurrent(
 
 
 class DigitsSurvival(NamedTuple):
-    """images (n, 8, 8) float64 in [0, 1]; digits (n,) int64 in 0..4; time (n,) days; event (n,)."""
+    """images (n, 8, 8) float64 in [0, 1]; digits (n,) int64 (those kept); time (n,) days;
+    event (n,); log_hazard (n,), the true log-hazard log(ln 2 / 365) + 0.9 digit (per day)."""
 
     images: np.ndarray
     digits: np.ndarray
     time: np.ndarray
     event: np.ndarray
+    log_hazard: np.ndarray
 
 
-def load_digits_survival(seed: int = 0, censor_max: float = 2000.0) -> DigitsSurvival:
-    """scikit-learn's 8x8 digits 0-4 with simulated survival (Nnet-survival's MNIST design).
+def _digit_set(digits) -> np.ndarray:
+    try:
+        values = np.asarray(list(digits))
+    except TypeError:
+        raise InvalidParameterError(
+            f"digits must be a collection of integers in 0..9, but was {digits!r}") from None
+    if values.size == 0:
+        raise InvalidParameterError(f"digits must name at least one digit in 0..9, but was {digits!r}")
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise InvalidParameterError(f"digits must be integers in 0..9, but was {digits!r}")
+    bad = values[(values < 0) | (values > 9)]
+    if bad.size:
+        raise InvalidParameterError(
+            f"digits must be integers in 0..9, but was {digits!r} (bad: {sorted(set(bad.tolist()))})")
+    return np.unique(values)
 
-    Survival time T ~ Exponential(scale = 365 exp(-0.9 digit) / ln 2) days, so the hazard
-    falls by exp(0.9) per digit; censoring C ~ Uniform(0, ``censor_max``) days, independent of
-    T; time = min(T, C), event = 1{T <= C}. Deterministic for a given ``seed``.
+
+def load_digits_survival(
+    seed: int = 0, censor_max: float = 2000.0, *, digits: Sequence[int] = range(5),
+    censoring: Literal["uniform", "exponential"] = "uniform",
+) -> DigitsSurvival:
+    """scikit-learn's 8x8 digits with simulated survival (Nnet-survival's MNIST design).
+
+    Survival time T ~ Exponential(scale = 365 exp(-0.9 digit) / ln 2) days (median
+    365 exp(-0.9 digit) days), so the true log-hazard per day is log(ln 2 / 365) + 0.9 digit
+    (returned as ``log_hazard``) and the hazard rises by exp(0.9) per digit. Censoring C is
+    independent of T: ``censoring="uniform"`` draws C ~ Uniform(0, ``censor_max``) days,
+    ``"exponential"`` draws C ~ Exponential(mean ``censor_max / 2``), the same mean censoring
+    time. time = min(T, C), event = 1{T <= C}. Then P(T <= C) is
+    1 - (s / M)(1 - exp(-M / s)) (uniform; s the scale of T, M = ``censor_max``) or
+    rate_T / (rate_T + rate_C) with rate_C = 2 / M (exponential).
+
+    ``digits`` selects the images kept (default 0-4, 901 images; ``range(10)`` keeps all 1797),
+    in scikit-learn's order. Deterministic for a given ``seed``; the defaults reproduce the
+    arrays of earlier versions exactly.
     """
     from sklearn.datasets import load_digits
 
     if not censor_max > 0:
         raise InvalidParameterError(f"censor_max must be positive, but was {censor_max!r}")
+    if censoring not in ("uniform", "exponential"):
+        raise InvalidParameterError(
+            f"censoring must be 'uniform' or 'exponential', but was {censoring!r}")
+    keep_digits = _digit_set(digits)
     bunch = load_digits()
-    keep = bunch.target <= 4
+    keep = np.isin(bunch.target, keep_digits)
     digits = bunch.target[keep].astype(np.int64)
     images = bunch.images[keep].astype(np.float64) / 16.0
     rng = np.random.default_rng(seed)
     scale = 365.0 * np.exp(-0.9 * digits) / np.log(2.0)
     t = rng.exponential(scale)
-    c = rng.uniform(0.0, censor_max, size=len(digits))
-    return DigitsSurvival(images, digits, np.minimum(t, c), (t <= c).astype(np.int64))
+    if censoring == "uniform":
+        c = rng.uniform(0.0, censor_max, size=len(digits))
+    else:
+        c = rng.exponential(censor_max / 2.0, size=len(digits))
+    log_hazard = np.log(np.log(2.0) / 365.0) + 0.9 * digits
+    return DigitsSurvival(images, digits, np.minimum(t, c), (t <= c).astype(np.int64), log_hazard)
 
 
 def prepared(name: str, source: Source = "auto"):
