@@ -33,7 +33,7 @@ from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for, spec_fro
 
 __all__ = ["compare", "Comparison", "TableReport", "run_isolated"]
 
-DATASETS = ("bladder1", "bladder", "cgd", "rotterdam")
+DATASETS = ("bladder1", "bladder", "cgd", "rotterdam", "surv-digits", "lesions")
 METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "aic")
 
 
@@ -103,6 +103,8 @@ def _resolve_data(data) -> tuple[RecurrentData | SurvivalData, RecurrentData | N
                                         f"multi-event one); choose from "
                                         f"{list(DATASETS) + ['rotterdam-multi', 'rotterdam-competing']} or pass a container")
         leaky = bladder1_recurrent(paper_inputs=True) if data == "bladder1" else None
+        if data in ("surv-digits", "lesions"):
+            return _image_data(data), None, data
         if data == "rotterdam":
             return _rotterdam_recurrence(), None, data
         return prepared(data), leaky, data
@@ -121,6 +123,20 @@ def _rotterdam_recurrence() -> SurvivalData:
     cov = ["age", "meno", "size", "grade", "nodes", "pgr", "er", "hormon", "chemo"]
     return SurvivalData.from_frame(load_rotterdam(), time="rtime", event="recur", covariates=cov, id="pid",
                                    one_hot=["size"])
+
+
+def _image_data(name: str) -> SurvivalData:
+    """CoxVAE's public stand-ins as single-event image data (pixels as covariates):
+    "surv-digits" (all 1797 8x8 digits, exponential times, log-hazard 0.9 x digit + const) and
+    "lesions" (1500 simulated 32x32 organ images, hazard driven by the lesion area, seed 0)."""
+    if name == "surv-digits":
+        from pysurvbridge.data.datasets import load_digits_survival
+
+        d = load_digits_survival(seed=0, digits=range(10))
+        return SurvivalData.from_arrays(d.time, d.event, d.images.reshape(len(d.images), -1))
+    from pysurvbridge.simulate import simulate_lesion_images
+
+    return simulate_lesion_images(1500, size=32, seed=0).data
 
 
 def _first_event(data: RecurrentData | SurvivalData) -> SurvivalData:
@@ -198,8 +214,9 @@ def compare(
     Args:
         data: a RecurrentData, a SurvivalData, or "bladder1", "bladder", "cgd" (prepared as
             :func:`pysurvbridge.data.prepared` documents; bladder1 also supplies the LSTM-Cox
-            paper's inputs for "lstm-cox-paper"), or "rotterdam" (recurrence-free time, single
-            event).
+            paper's inputs for "lstm-cox-paper"), "rotterdam" (recurrence-free time, single
+            event), or the image stand-ins "surv-digits" and "lesions" (for "coxvae" and
+            "cox-embedding", a Cox model on CoxVAE's embedding).
         models: registry names ("cox", "ag", "wlw", "pwp-total", "pwp-gap", "deepsurv",
             "nnet-survival", "lstm-cox", "lstm-cox-paper"), :class:`ModelSpec` objects, or
             configured model objects (``LSTMCox(hidden_size=40)``, ``DeepSurv(hidden=(64,))``).
