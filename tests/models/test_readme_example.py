@@ -50,3 +50,14 @@ def test_readme_mensa_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert set(namespace["curves"]) == {"recurrence", "death"}
     assert (tmp_path / "rotterdam.html").exists() and len(namespace["result"].table) == 5
+
+
+def test_readme_coxvae_example_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    (code,) = [b for b in blocks if "CoxVAE(" in b]
+    monkeypatch.chdir(tmp_path)
+    code = code.replace("epochs=100", "epochs=2").replace("seed=0)\n", "seed=0, verbose=False)\n")
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["vae"].embed(namespace["data"].X[:5]).shape == (5, 8)
+    assert (tmp_path / "embedding.png").exists() and (tmp_path / "traversal.png").exists()
