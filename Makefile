@@ -34,6 +34,7 @@ bench: setup
 	$(PY) benchmarks/nnet_survival_paper.py
 	$(PY) benchmarks/deepsurv_minibatch.py
 	$(PY) benchmarks/mensa_rotterdam.py
+	$(PY) benchmarks/coxvae_paper.py
 
 doctor: setup
 	$(VENV)/bin/pysurvbridge doctor
