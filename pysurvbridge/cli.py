@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "models: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, nnet-survival, lstm-cox, lstm-cox-paper "
                 "(bladder1 only);\nmulti-event: cox-per-event, multistate-cox, deepsurv-per-event, mensa, "
                 "mensa-no-trajectory, earlier-event-first"))
-    p.add_argument("data", help="bladder1, bladder, cgd, rotterdam-multi, rotterdam-competing, or a CSV of "
-                                "(start, stop] rows")
+    p.add_argument("data", help="bladder1, bladder, cgd, rotterdam-multi, rotterdam-competing, surv-digits, "
+                                "lesions, or a CSV of (start, stop] rows")
     p.add_argument("--models", default=None,
                    help="comma-separated model names (default: cox,ag,wlw,pwp-total,lstm-cox; for multi-event data "
                         "cox-per-event,multistate-cox,deepsurv-per-event,mensa,earlier-event-first)")
