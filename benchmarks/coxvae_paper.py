@@ -34,6 +34,7 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from harness import markdown as md  # noqa: E402
 from pysurvbridge import metrics  # noqa: E402
 from pysurvbridge.classical import fit_cox  # noqa: E402
 from pysurvbridge.data import SurvivalData, load_digits_survival  # noqa: E402
@@ -45,13 +46,6 @@ FIGURES = Path(__file__).parent / "figures"
 PAPER = {("CoxVAE", "base"): (0.560, 0.187), ("CoxVAE", "CoxPH"): (0.546, 0.162), ("CoxVAE", "RSF"): (0.558, 0.169),
          ("VAE", "CoxPH"): (0.554, 0.158), ("VAE", "RSF"): (0.544, 0.153), ("DeepSurv", "base"): (0.548, 0.200),
          ("DeepSurv", "CoxPH"): (0.560, 0.162), ("DeepSurv", "RSF"): (0.539, 0.176)}
-
-
-def md(df: pd.DataFrame, digits: int = 3) -> str:
-    cells = df.map(lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v))
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy()]
-    return "\n".join(lines)
 
 
 def surv_digits(seed: int = 0):

@@ -29,3 +29,12 @@ def fmt(r: dict) -> str:
         return r["error"] if r["error"] == "memory" else f"error: {r['error']}"
     s = r["seconds"]
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def markdown(df, digits: int = 3) -> str:
+    """A DataFrame as a Markdown table, floats to ``digits`` places (pandas' to_markdown needs
+    tabulate, which the project does not install)."""
+    cells = df.map(lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy()]
+    return "\n".join(lines)

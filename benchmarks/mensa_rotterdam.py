@@ -25,6 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from harness import markdown as md  # noqa: E402
 from pysurvbridge import compare, metrics  # noqa: E402
 from pysurvbridge.models import MENSA, DeepSurv  # noqa: E402
 from pysurvbridge.simulate import simulate_multi_event, simulate_survival  # noqa: E402
@@ -37,14 +38,6 @@ PAPER = {
     "competing": {"mensa": (69.53, 88.68, 15.03, 49.56, "18/20"),
                   "deepsurv-per-event": (68.88, 88.32, 14.09, 118.17, "20/20")},
 }
-
-
-def md(df: pd.DataFrame, digits: int = 3) -> str:
-    """A Markdown table (pandas' to_markdown needs tabulate, which the venv does not have)."""
-    cells = df.map(lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v))
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy()]
-    return "\n".join(lines)
 
 
 def paper_scale(table: pd.DataFrame, names, which: str) -> pd.DataFrame:
