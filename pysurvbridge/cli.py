@@ -40,6 +40,7 @@ def _compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from pysurvbridge.compare import DATASETS, compare
+    from pysurvbridge.data.events import SurvivalData
     from pysurvbridge.data.recurrent import RecurrentData
     from pysurvbridge.errors import InvalidParameterError
     from pysurvbridge.multi_event_compare import MULTI_DATASETS
@@ -51,13 +52,21 @@ def _compare(args: argparse.Namespace) -> int:
         if not path.exists():
             names = ", ".join(list(DATASETS) + list(MULTI_DATASETS))
             raise InvalidParameterError(f"{args.data!r} is neither a data set ({names}) nor a file")
-        missing = [f"--{k}" for k in ("id", "start", "stop", "event") if getattr(args, k) is None]
-        if missing:
-            raise InvalidParameterError(f"a CSV needs {' '.join(missing)} to name its columns")
-        frame = pd.read_csv(path)
-        data = RecurrentData.from_frame(frame, id=args.id, start=args.start, stop=args.stop, event=args.event,
-                                        covariates=_names(args.covariates or ""),
-                                        one_hot=_names(args.one_hot or ""), drop_zero_length=args.drop_zero_length)
+        covariates, one_hot = _names(args.covariates or ""), _names(args.one_hot or "")
+        if args.time is not None:  # one row per subject: single-event data
+            if args.event is None or args.start is not None or args.stop is not None:
+                raise InvalidParameterError("a single-event CSV needs --time and --event (and no --start/--stop)")
+            data = SurvivalData.from_frame(pd.read_csv(path), time=args.time, event=args.event,
+                                           covariates=covariates, id=args.id, one_hot=one_hot)
+        else:
+            missing = [f"--{k}" for k in ("id", "start", "stop", "event") if getattr(args, k) is None]
+            if missing:
+                raise InvalidParameterError(f"a CSV needs {' '.join(missing)} to name its columns (recurrent "
+                                            "events), or --time --event (one row per subject)")
+            frame = pd.read_csv(path)
+            data = RecurrentData.from_frame(frame, id=args.id, start=args.start, stop=args.stop, event=args.event,
+                                            covariates=covariates, one_hot=one_hot,
+                                            drop_zero_length=args.drop_zero_length)
     result = compare(data, models=_names(args.models) if args.models else None, seeds=args.seeds, test_size=args.test_size,
                      epochs=args.epochs, verbose=not args.quiet)
     print(result.to_markdown())
@@ -106,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=("examples:\n  pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html\n"
                 "  pysurvbridge compare sim.csv --id id --start start --stop stop --event event "
                 "--covariates x1,x2 --models cox,ag,lstm-cox\n"
+                "  pysurvbridge compare lung.csv --time time --event dead --covariates age,sex --models cox,deepsurv\n"
                 "  pysurvbridge compare rotterdam-multi --seeds 3 --epochs 20 --out report.html\n\n"
                 "models: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, nnet-survival, lstm-cox, lstm-cox-paper "
                 "(bladder1 only);\nmulti-event: cox-per-event, multistate-cox, deepsurv-per-event, mensa, "
@@ -121,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the deep models")
     p.add_argument("--out", help="write the HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    for col in ("id", "start", "stop", "event"):
-        p.add_argument(f"--{col}", help=f"CSV column holding {col}")
+    for col in ("id", "start", "stop", "event", "time"):
+        p.add_argument(f"--{col}", help=f"CSV column holding {col}" + (" (single-event CSV: one row per subject)"
+                                                                        if col == "time" else ""))
     p.add_argument("--covariates", help="CSV: comma-separated covariate columns")
     p.add_argument("--one-hot", help="CSV: comma-separated categorical covariates to expand")
     p.add_argument("--drop-zero-length", action="store_true", help="CSV: drop start == stop rows (counted in notes)")

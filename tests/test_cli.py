@@ -43,6 +43,20 @@ def test_compare_rotterdam_multi_event(tmp_path):
     assert "note: local C floor" in out.stdout and (tmp_path / "m.html").stat().st_size > 10_000
 
 
+def test_compare_a_single_event_csv(tmp_path):
+    from pysurvbridge.data import load_rotterdam
+
+    csv = tmp_path / "rot.csv"
+    load_rotterdam("csv")[["pid", "rtime", "recur", "age", "nodes", "size"]].to_csv(csv, index=False)
+    out = run("compare", str(csv), "--time", "rtime", "--event", "recur", "--id", "pid", "--covariates",
+              "age,nodes,size", "--one-hot", "size", "--models", "cox,deepsurv", "--seeds", "1", "--epochs", "2",
+              "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "| cox | classical |" in out.stdout and "| deepsurv | deep |" in out.stdout
+    bad = run("compare", str(csv), "--time", "rtime", "--quiet")
+    assert bad.returncode == 2 and "a single-event CSV needs --time and --event" in bad.stderr
+
+
 def test_simulate_then_compare_a_csv(tmp_path):
     csv = tmp_path / "sim.csv"
     out = run("simulate", "recurrent", "--n", "120", "--out", str(csv))
