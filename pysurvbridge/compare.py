@@ -84,6 +84,7 @@ class Comparison(TableReport):
     times: np.ndarray
     dataset: str = "data"
     definitions: dict[str, str] = field(default_factory=dict)
+    split: Split | None = None  # the last seed's split (test subjects of ``runs``)
 
     def _render_html(self) -> str:
         from pysurvbridge.report import html_report
@@ -311,7 +312,7 @@ def compare(
     if any(str(p).startswith("paper") for p in table.get("protocol", [])):
         notes.append("lstm-cox-paper uses the paper's leaky protocol: its inputs (stop, recur, rtumor, rsize) carry "
                      "the outcome; its numbers are not evidence of predictive skill")
-    return Comparison(table, results, _dedupe(notes), data, runs, grid, dataset, _definitions())
+    return Comparison(table, results, _dedupe(notes), data, runs, grid, dataset, _definitions(), sp)
 
 
 def run_isolated(name: str, seed: int, fit_and_score: Callable[[], tuple[dict, Any]]

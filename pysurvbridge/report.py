@@ -13,7 +13,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from pysurvbridge.compare import Comparison
 
-__all__ = ["markdown_table", "latex_table", "html_report", "display_table"]
+__all__ = ["markdown_table", "latex_table", "html_report", "display_table", "calibration_table"]
 
 SHOWN = ["model", "family", "engine", "protocol", "c_harrell", "c_intervals", "c_uno", "ibs", "aic",
          "aic_counts", "n_params", "fit_seconds"]
@@ -147,6 +147,49 @@ def _survival(comp: "Comparison"):
     return fig
 
 
+def calibration_table(comp: "Comparison") -> pd.DataFrame:
+    """Calibration in the large of each model at each Brier time on the last seed's test
+    subjects: mean predicted S(t) minus their Kaplan-Meier estimate (model, time, value)."""
+    from pysurvbridge.metrics import calibration_in_the_large
+
+    te = comp.split.test_first
+    rows = [(name, t, calibration_in_the_large(run.survival[:, j], te.time, te.event, t))
+            for name, run in comp.runs.items() if run.survival is not None for j, t in enumerate(comp.times)]
+    return pd.DataFrame(rows, columns=["model", "time", "calibration_in_the_large"])
+
+
+def _calibration(comp: "Comparison"):
+    """Fig. 6 of Nnet-survival: per Brier time, deciles of predicted survival of the last
+    seed's test subjects, mean predicted against Kaplan-Meier, one line per model. Single-event
+    data only (recurrent comparisons show the first-event curves instead)."""
+    from matplotlib.figure import Figure
+
+    from pysurvbridge.metrics import decile_calibration
+
+    if comp.split is None or comp.split.recurrent:
+        return None
+    runs = {n: r for n, r in comp.runs.items() if r.survival is not None}
+    if not runs:
+        return None
+    te = comp.split.test_first
+    fig = Figure(figsize=(4.2 * len(comp.times), 4.2))
+    axes = fig.subplots(1, len(comp.times), squeeze=False)[0]
+    for j, (t, ax) in enumerate(zip(comp.times, axes)):
+        for name, run in runs.items():
+            table = decile_calibration(run.survival[:, j], te.time, te.event, t)
+            ax.plot(table["predicted"], table["kaplan_meier"], "o-", ms=3, label=name)
+        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(f"mean predicted S({t:g})")
+        ax.set_ylabel("Kaplan-Meier (decile of predictions)")
+        ax.set_title(f"t = {t:g}")
+    axes[0].legend(fontsize="small")
+    fig.suptitle("Calibration by decile of predicted survival (last seed's test subjects)")
+    fig.tight_layout()
+    return fig
+
+
 def _bars(comp: "Comparison"):
     import matplotlib.pyplot as plt
 
@@ -194,7 +237,7 @@ def html_report(comp: "Comparison") -> str:
                 body.append(f"<tr>{cells}</tr>")
     figures = []
     for title, make in (("Concordance", _bars), ("Hazard ratios", _forest), ("Mean cumulative function", _mcf),
-                        ("Predicted survival", _survival)):
+                        ("Predicted survival", _survival), ("Calibration", _calibration)):
         try:
             fig = make(comp)
         except Exception as exc:  # a plot that fails is reported, the report is still written
@@ -203,6 +246,16 @@ def html_report(comp: "Comparison") -> str:
         if fig is not None:
             figures.append(f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" '
                            f'src="data:image/png;base64,{_png(fig)}">')
+    if comp.split is not None and not comp.split.recurrent and comp.runs:
+        try:
+            cal = calibration_table(comp).pivot(index="model", columns="time", values="calibration_in_the_large")
+            cells = "".join(f"<tr><td class=\"t\">{html.escape(str(m))}</td>" + "".join(f"<td>{v:+.3f}</td>" for v in r)
+                            + "</tr>" for m, r in zip(cal.index, cal.to_numpy()))
+            figures.append("<h3>Calibration in the large</h3><p>mean predicted S(t) minus Kaplan-Meier, last seed's "
+                           "test subjects</p><table id=\"calibration\"><thead><tr><th>model</th>"
+                           + "".join(f"<th>t = {t:g}</th>" for t in cal.columns) + f"</tr></thead><tbody>{cells}</tbody></table>")
+        except Exception as exc:  # reported, the report is still written
+            comp.notes.append(f"calibration table could not be computed: {type(exc).__name__}: {exc}")
     seeds = int(comp.table["n_seeds"].max()) if len(comp.table) else 0
     definitions = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>" for k, v in comp.definitions.items())
     notes = "".join(f'<li class="note">{html.escape(n)}</li>' for n in comp.notes) or "<li>none</li>"

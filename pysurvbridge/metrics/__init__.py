@@ -6,7 +6,14 @@ follows and the peer it equals; README "Metrics" has the mapping table.
 """
 from pysurvbridge.metrics.auc import cumulative_dynamic_auc
 from pysurvbridge.metrics.brier import brier_score, integrated_brier_score
-from pysurvbridge.metrics.calibration import DCalibration, GroupCalibration, d_calibration, group_calibration
+from pysurvbridge.metrics.calibration import (
+    DCalibration,
+    GroupCalibration,
+    calibration_in_the_large,
+    d_calibration,
+    decile_calibration,
+    group_calibration,
+)
 from pysurvbridge.metrics.competing import cumulative_incidence
 from pysurvbridge.metrics.censoring import CensoringKaplanMeier, kaplan_meier
 from pysurvbridge.metrics.concordance import (
@@ -21,7 +28,8 @@ from pysurvbridge.metrics.prediction_error import mae_margin, margin_time, media
 from pysurvbridge.metrics.recurrent import concordance_recurrent, gaps_after_landmark, landmark_brier_score
 
 __all__ = [
-    "AIC", "CensoringKaplanMeier", "DCalibration", "GroupCalibration", "aic", "group_calibration", "brier_score", "concordance_counting",
+    "AIC", "CensoringKaplanMeier", "DCalibration", "GroupCalibration", "aic", "group_calibration", "decile_calibration",
+    "calibration_in_the_large", "brier_score", "concordance_counting",
     "concordance_global", "concordance_harrell", "concordance_local", "concordance_recurrent",
     "concordance_uno", "cumulative_dynamic_auc", "cumulative_incidence", "d_calibration", "gaps_after_landmark",
     "integrated_brier_score", "kaplan_meier", "landmark_brier_score", "mae_margin",

@@ -134,3 +134,31 @@ def group_calibration(survival, times, time, event, groups) -> GroupCalibration:
     table = pd.DataFrame(rows, columns=["group", "time", "n", "predicted", "kaplan_meier"])
     table["difference"] = table["predicted"] - table["kaplan_meier"]
     return GroupCalibration(table)
+
+
+def decile_calibration(survival_at_t, time, event, t: float, *, bins: int = 10) -> pd.DataFrame:
+    """Calibration at one time (Gensheimer & Narasimhan 2019, Fig. 6; Royston & Altman 2013):
+    subjects grouped by deciles (``bins`` quantile groups) of predicted S_i(t); per group the
+    mean predicted survival beside the group's Kaplan-Meier estimate at t.
+
+    ``survival_at_t``: (n,) predicted S_i(t); ``time``, ``event``: (n,). Returns columns
+    group (1 = lowest predicted survival), n, predicted, kaplan_meier, difference.
+    Calibration in the large is ``calibration_in_the_large``.
+    """
+    s = as_vector(survival_at_t, "survival_at_t")
+    same_length("survival_at_t", s, len(np.asarray(time)))
+    if not isinstance(bins, int) or bins < 1:
+        raise InvalidParameterError(f"bins must be a positive integer, but was {bins!r}")
+    ranks = np.argsort(np.argsort(s, kind="stable"), kind="stable")
+    group = ranks * bins // len(s) + 1
+    table = group_calibration(s[:, None], [float(t)], time, event, group).table
+    return table.drop(columns="time")
+
+
+def calibration_in_the_large(survival_at_t, time, event, t: float) -> float:
+    """Mean predicted S_i(t) minus the Kaplan-Meier estimate at t of the same subjects
+    (positive: the model predicts too much survival)."""
+    from pysurvbridge.metrics.censoring import kaplan_meier
+
+    s = as_vector(survival_at_t, "survival_at_t")
+    return float(s.mean() - kaplan_meier(time, event, [float(t)])[0])

@@ -81,3 +81,24 @@ def test_group_calibration_hand_case():
     # differences: a 0.7 - 2/3, 0.3 - 1/3; b 0.9 - 1 = -0.1, 0.1 - 0 = 0.1
     assert cal.max_abs_difference == pytest.approx(0.1)
     assert t["n"].tolist() == [3, 3, 2, 2]
+
+
+def test_decile_calibration_groups_by_predicted_survival_and_uses_each_groups_km():
+    """Hand check: without censoring, a group's Kaplan-Meier at t is its share with T > t;
+    groups are the deciles of the predictions (group 1 = lowest predicted survival)."""
+    from pysurvbridge.metrics import calibration_in_the_large, decile_calibration
+
+    rng = np.random.default_rng(1)
+    n = 1000
+    rate = rng.uniform(0.5, 2.0, n)
+    time = rng.exponential(1 / rate)
+    pred = np.exp(-rate * 1.0)  # the true S_i(1)
+    table = decile_calibration(pred, time, np.ones(n), 1.0)
+    assert list(table["group"]) == list(range(1, 11)) and (table["n"] == 100).all()
+    order = np.argsort(pred)
+    for g in range(10):
+        rows = order[100 * g: 100 * (g + 1)]
+        assert table["predicted"].iloc[g] == pytest.approx(pred[rows].mean(), rel=1e-12)
+        assert table["kaplan_meier"].iloc[g] == pytest.approx((time[rows] > 1.0).mean(), abs=1e-12)
+    assert calibration_in_the_large(pred, time, np.ones(n), 1.0) == pytest.approx(pred.mean() - (time > 1).mean(),
+                                                                                   abs=1e-12)
