@@ -33,7 +33,7 @@ from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for, spec_fro
 
 __all__ = ["compare", "Comparison", "TableReport", "run_isolated"]
 
-DATASETS = ("bladder1", "bladder", "cgd", "rotterdam", "surv-digits", "lesions")
+DATASETS = ("bladder1", "bladder", "cgd", "rotterdam", "support", "surv-digits", "lesions")
 METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "aic")
 
 
@@ -106,6 +106,10 @@ def _resolve_data(data) -> tuple[RecurrentData | SurvivalData, RecurrentData | N
         leaky = bladder1_recurrent(paper_inputs=True) if data == "bladder1" else None
         if data in ("surv-digits", "lesions"):
             return _image_data(data), None, data
+        if data == "support":
+            from pysurvbridge.data.datasets import prepared as prepare
+
+            return prepare("support"), None, data
         if data == "rotterdam":
             return _rotterdam_recurrence(), None, data
         return prepared(data), leaky, data
@@ -124,6 +128,22 @@ def _rotterdam_recurrence() -> SurvivalData:
     cov = ["age", "meno", "size", "grade", "nodes", "pgr", "er", "hormon", "chemo"]
     return SurvivalData.from_frame(load_rotterdam(), time="rtime", event="recur", covariates=cov, id="pid",
                                    one_hot=["size"])
+
+
+def _support_split(train_rows: np.ndarray, test_rows: np.ndarray) -> tuple[SurvivalData, SurvivalData]:
+    """SUPPORT for one split: the preprocessing (columns dropped for missingness, imputation
+    medians, one-hot levels) is fitted on the training subjects only, then applied to both."""
+    from pysurvbridge.data.datasets import load_support
+    from pysurvbridge.data.preprocessing import support_preprocessor
+
+    raw = load_support()
+    train_frame, test_frame = raw.iloc[train_rows], raw.iloc[test_rows]
+    prep = support_preprocessor().fit(train_frame)
+    return prep.to_survival_data(train_frame), prep.to_survival_data(test_frame)
+
+
+#: data sets whose preprocessing is learned per split (name -> (train rows, test rows) -> data)
+PER_SPLIT = {"support": _support_split}
 
 
 def _image_data(name: str) -> SurvivalData:
@@ -216,8 +236,9 @@ def compare(
         data: a RecurrentData, a SurvivalData, or "bladder1", "bladder", "cgd" (prepared as
             :func:`pysurvbridge.data.prepared` documents; bladder1 also supplies the LSTM-Cox
             paper's inputs for "lstm-cox-paper"), "rotterdam" (recurrence-free time, single
-            event), or the image stand-ins "surv-digits" and "lesions" (for "coxvae" and
-            "cox-embedding", a Cox model on CoxVAE's embedding).
+            event), "support" (SUPPORT, 9105 patients; its preprocessing is fitted on each
+            split's training subjects only), or the image stand-ins "surv-digits" and "lesions"
+            (for "coxvae" and "cox-embedding", a Cox model on CoxVAE's embedding).
         models: registry names ("cox", "ag", "wlw", "pwp-total", "pwp-gap", "deepsurv",
             "nnet-survival", "lstm-cox", "lstm-cox-paper"), :class:`ModelSpec` objects, or
             configured model objects (``LSTMCox(hidden_size=40)``, ``DeepSurv(hidden=(64,))``).
@@ -276,7 +297,12 @@ def compare(
         order = np.random.default_rng(seed).permutation(len(ids))
         n_test = max(2, int(round(test_size * len(ids))))
         test_ids, train_ids = ids[order[:n_test]], ids[order[n_test:]]
-        train, test = _subset(data, train_ids, ids), _subset(data, test_ids, ids)
+        if dataset in PER_SPLIT:  # one row per subject: the rows of these ids in the raw data
+            position = pd.Index(ids)
+            train, test = PER_SPLIT[dataset](np.sort(position.get_indexer(train_ids)),
+                                             np.sort(position.get_indexer(test_ids)))
+        else:
+            train, test = _subset(data, train_ids, ids), _subset(data, test_ids, ids)
         sp = Split(train, test, _first_event(train), _first_event(test), grid, seed, epochs,
                    _subset(leaky, train_ids, ids), _subset(leaky, test_ids, ids))
         for spec in specs:
@@ -305,6 +331,9 @@ def compare(
     for _, r in results.dropna(subset=["error"]).iterrows() if "error" in results else []:
         notes.append(f"{r['model']} failed on seed {r['seed']}: {r['error']}")
     table = _summarise(results, wanted)
+    if dataset in PER_SPLIT:
+        notes.append(f"{dataset}: preprocessing (columns dropped for missingness, imputation values, one-hot levels) "
+                     "fitted on each split's training subjects only, then applied to its test subjects")
     if recurrent and "aic" in wanted:
         notes.append("AIC: each model's likelihood uses its own response construction (time to first event, "
                      "(start, stop] rows, stratified layouts, subject time for lstm-cox-paper); AICs are not "

@@ -266,6 +266,9 @@ def _load_builtin() -> None:
 
     register(ModelSpec("deepsurv", "deep", _first_event_model(DeepSurv, {"hidden": (16,), "dropout": 0.1}),
                        description="MLP Cox model of time to first event"))
+    register(ModelSpec("cox-nnet", "deep",
+                       _first_event_model(DeepSurv, {"hidden": (7,), "dropout": 0.0, "activation": "tanh"}),
+                       description="Cox-nnet (Ching et al. 2018): one tanh hidden layer of 7, Cox loss, full batch"))
     register(ModelSpec("nnet-survival", "deep",
                        _first_event_model(NnetSurvival, {"breaks": 10, "head": "proportional", "hidden": (16,)},
                                           {"batch_size": 64}),

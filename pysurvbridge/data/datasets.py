@@ -1,14 +1,19 @@
-"""Real data sets: R survival's recurrence data and an image-survival design on sklearn digits.
+"""Real data sets: R survival's recurrence data, SUPPORT, and an image-survival design on digits.
 
-Each ``load_*`` returns the raw DataFrame exactly as R's survival 3.5-3 has it. With
+Each R ``load_*`` returns the raw DataFrame exactly as R's survival 3.5-3 has it. With
 ``source="auto"`` it comes from R when R and survival are usable, otherwise from the CSV copy
 shipped in ``pysurvbridge/data/csv`` (exported by ``scripts/export_datasets.py``; the two paths
 give identical frames, dtypes included). The data are from the survival package (LGPL >= 2),
-originally published as cited in each docstring.
+originally published as cited in each docstring. :func:`load_support` returns SurvSet's
+``support2`` frame the same way, from a CSV copy exported by ``scripts/export_support.py``.
 """
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import warnings
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple, Sequence
@@ -16,17 +21,18 @@ from typing import Literal, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from pysurvbridge.errors import InvalidParameterError, RUnavailableError
+from pysurvbridge.errors import InvalidParameterError, OptionalDependencyError, RUnavailableError
 
 __all__ = [
     "load_bladder1", "load_bladder", "load_bladder2", "load_cgd", "load_rotterdam",
     "load_digits_survival", "bladder1_recurrent", "prepared", "DigitsSurvival", "R_DATASETS",
-    "rotterdam_multi_event", "rotterdam_competing",
+    "rotterdam_multi_event", "rotterdam_competing", "load_support", "SUPPORT_LEAKY",
 ]
 
 R_DATASETS = ("bladder1", "bladder", "bladder2", "cgd", "rotterdam")
 CSV_DIR = Path(__file__).parent / "csv"
 Source = Literal["auto", "r", "csv"]
+SupportSource = Literal["auto", "csv", "survset"]
 
 
 def column_kind(s: pd.Series) -> str:
@@ -49,6 +55,19 @@ def _schema() -> dict:
     return json.loads((CSV_DIR / "schema.json").read_text())
 
 
+def schema_entry(s: pd.Series) -> dict:
+    """The schema.json entry of a column: name, kind and, for a factor, its levels (as text),
+    whether it is ordered and ``"level_kind": "int"`` when the levels are integers."""
+    kind = column_kind(s)
+    entry: dict = {"name": str(s.name), "kind": kind}
+    if kind == "factor":
+        entry["levels"] = [str(x) for x in s.cat.categories]
+        entry["ordered"] = bool(s.cat.ordered)
+        if pd.api.types.is_integer_dtype(s.cat.categories.dtype):
+            entry["level_kind"] = "int"
+    return entry
+
+
 def _from_csv(name: str) -> pd.DataFrame:
     raw = pd.read_csv(CSV_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
     out = {}
@@ -62,8 +81,10 @@ def _from_csv(name: str) -> pd.DataFrame:
         elif kind == "float":
             out[col["name"]] = pd.to_numeric(s.where(~na, None)).astype(np.float64).to_numpy()
         elif kind == "factor":
-            out[col["name"]] = pd.Categorical(s.where(~na, None), categories=col["levels"],
-                                              ordered=col["ordered"])
+            cat = pd.Categorical(s.where(~na, None), categories=col["levels"], ordered=col["ordered"])
+            if col.get("level_kind") == "int":
+                cat = cat.rename_categories([int(x) for x in col["levels"]])
+            out[col["name"]] = cat
         elif kind == "date":
             out[col["name"]] = pd.to_datetime(s.where(~na, None)).astype("datetime64[ns]").to_numpy()
         elif kind == "bool":
@@ -144,6 +165,88 @@ def load_rotterdam(source: Source = "auto") -> pd.DataFrame:
     death (0/1). Source: Royston & Altman (2013); survival::rotterdam.
     """
     return _load("rotterdam", source)
+
+
+#: SUPPORT columns that are not baseline information: each one is (partly) the outcome
+SUPPORT_LEAKY = {
+    "num_surv2m": "the SUPPORT prognostic model's own 2-month survival estimate, fitted to these "
+                  "patients' outcomes (Knaus et al. 1995)",
+    "num_surv6m": "the SUPPORT prognostic model's own 6-month survival estimate, as num_surv2m",
+    "fac_sfdm2": "functional disability assessed during follow-up; its level '<2 mo. follow-up' "
+                 "means the patient died within 2 months (all 3123 such patients died)",
+    "fac_dnr": "do-not-resuscitate order; 'dnr after sadm' is an order written after study entry "
+               "(2956 patients, 92.6% died, median follow-up 20 days)",
+}
+SUPPORT_PICKLE = "SurvSet/resources/pickles/support2.pickle"
+
+
+def _support_from_survset(wheel: str | Path | None = None) -> pd.DataFrame:
+    """SurvSet's support2 frame: from the installed SurvSet, or from the wheel file ``wheel``."""
+    if wheel is not None:
+        with zipfile.ZipFile(wheel) as zf:
+            return pd.read_pickle(io.BytesIO(zf.read(SUPPORT_PICKLE)))
+    try:
+        from SurvSet.data import SurvLoader
+    except ImportError as exc:
+        raise OptionalDependencyError(
+            "load_support(source='survset') needs SurvSet (pip install SurvSet, a 47 MB wheel); "
+            f"the shipped copy, source='csv', is the same frame ({exc})"
+        ) from exc
+    with warnings.catch_warnings():  # SurvSet's pickles name numpy.core (numpy 1.x): harmless here
+        warnings.filterwarnings("ignore", message="numpy.core.numeric is deprecated",
+                                category=DeprecationWarning)
+        return SurvLoader().load_dataset("support2")["df"]
+
+
+def load_support(source: SupportSource = "auto") -> pd.DataFrame:
+    """SUPPORT: 9105 seriously ill hospitalised adults, time to death (SurvSet's ``support2``).
+
+    The frame exactly as SurvSet 0.2.11 has it (38 columns, dtypes, factor levels and their
+    order). ``source="auto"`` and ``"csv"`` read the copy shipped in ``pysurvbridge/data/csv``
+    (exported by ``scripts/export_support.py``); ``"survset"`` reads the installed SurvSet.
+
+    Outcome: ``time`` (int, days from study entry to death or last follow-up, 3..2029);
+    ``event`` (1 = death, 6201 patients; 0 = alive at last follow-up, 2904). ``pid`` is the
+    row number 0..9104 in Vanderbilt's ``support2.csv`` (same order).
+
+    Covariates (SurvSet's ``num_`` / ``fac_`` prefix + the SUPPORT name; missing counts of 9105
+    in brackets, none where not given). Numeric: age (years); num_co (number of comorbidities);
+    edu (years of education) [1634]; scoma (SUPPORT coma score, Glasgow-based) [1]; hday (day in
+    hospital at study entry); sps (SUPPORT physiology score, day 3) [1]; surv2m, surv6m (the
+    SUPPORT model's 2- and 6-month survival estimates) [1 each]; meanbp (mean arterial blood
+    pressure, day 3) [1]; wblc (white blood count, thousands) [212]; hrt (heart rate) [1]; resp
+    (respiration rate) [1]; temp (temperature, Celsius) [1]; pafi (PaO2/FiO2, mmHg) [2325];
+    alb (serum albumin, g/dl) [3372]; bili (bilirubin, mg/dl) [2601]; crea (creatinine, mg/dl)
+    [67]; sod (sodium, mEq/l) [1]; ph (arterial pH) [2284]; glucose (mg/dl) [4500]; bun (blood
+    urea nitrogen, mg/dl) [4352]; urine (urine output, ml/day) [4862]; adlp (activities of daily
+    living, patient) [5641]; adls (ADL, surrogate) [2867]. Factors (no NaN: SurvSet codes a
+    missing category as the level ``"missing"``): sex; dzgroup (8 disease groups); dzclass (4
+    classes grouping dzgroup); num_co (num_co again, levels 0..9); race (+ missing 42);
+    diabetes, dementia (0/1); ca (cancer: metastatic, no, yes); dnr (+ missing 30); sfdm2
+    (+ missing 1400); income (+ missing 2982).
+
+    Leaky columns, in :data:`SUPPORT_LEAKY`: surv2m and surv6m (prognostic estimates of the
+    SUPPORT model fitted to these patients' outcomes), sfdm2 (functional disability during
+    follow-up; '<2 mo. follow-up' means death within 2 months) and dnr ('dnr after sadm' is
+    written after study entry, often shortly before death: 92.6% of those patients died; median
+    follow-up 20 days). The Nnet-survival paper (Gensheimer & Narasimhan 2019) used none of
+    them: its text gives only the count, 39; the model formula of its
+    ``support_study_parse_data.R`` lists them: dzgroup, num.co, edu, income, scoma,
+    avtisst, race, sps, aps, hday, diabetes, dementia, ca and 12 physiology/laboratory values
+    (it also has no age or sex). :func:`pysurvbridge.data.preprocessing.support_preprocessor`
+    leaves the leaky columns out.
+
+    Source: Knaus WA et al. (1995), The SUPPORT prognostic model, Ann Intern Med 122:191-203;
+    data from the Vanderbilt Department of Biostatistics (hbiostat.org/data, ``support2``) via
+    SurvSet 0.2.11 (Drysdale 2022), which kept Vanderbilt's rows, their order and values, dropped
+    11 of the 47 columns (hospdead, slos, charges, totcst, totmcst, avtisst, aps, prg2m, prg6m,
+    dnrday, adlsc), renamed the rest and coded death/d.time as event/time.
+    """
+    if source not in ("auto", "csv", "survset"):
+        raise InvalidParameterError(f"source must be 'auto', 'csv' or 'survset', but was {source!r}")
+    if source == "survset":
+        return _support_from_survset()
+    return _from_csv("support")
 
 
 #: MENSA's Rotterdam covariates (appendix D): size groups mapped to their approximate medians (mm)
@@ -289,8 +392,16 @@ def load_digits_survival(
     return DigitsSurvival(images, digits, np.minimum(t, c), (t <= c).astype(np.int64), log_hazard)
 
 
-def prepared(name: str, source: Source = "auto"):
+def prepared(name: str, source: Source = "auto", *, paper_inputs: bool = False):
     """A data set by name, prepared as the container its models need.
+
+    - ``support``: :class:`SurvivalData` of :func:`load_support` (time in days, event = death),
+      covariates from :func:`~pysurvbridge.data.preprocessing.support_preprocessor` (39 baseline
+      predictors; ``paper_inputs=True``: the Nnet-survival paper's 37 available ones) FITTED ON
+      ALL 9105 ROWS, as the paper did: for exploration only. ``compare()`` and any held-out
+      evaluation must fit the preprocessor on the training part alone
+      (``support_preprocessor().fit(train).to_survival_data(test)``). ``source``: "auto" or
+      "csv" (SUPPORT has no R source).
 
     - ``bladder1``: :func:`bladder1_recurrent` (all three arms).
     - ``bladder`` / ``bladder2``: the 85-subject (start, stop] data of ``bladder2`` with rx
@@ -303,8 +414,21 @@ def prepared(name: str, source: Source = "auto"):
     from pysurvbridge.data.events import MultiEventData
     from pysurvbridge.data.recurrent import RecurrentData
 
+    if name == "support":
+        from pysurvbridge.data.preprocessing import support_preprocessor
+
+        if source not in ("auto", "csv"):
+            raise InvalidParameterError(
+                f"source for 'support' must be 'auto' or 'csv', but was {source!r}")
+        df = load_support(source)
+        data = support_preprocessor(paper_inputs=paper_inputs).fit(df).to_survival_data(df)
+        return dataclasses.replace(data, notes=data.notes + (
+            "preprocessor fitted on all 9105 rows (exploration only; fit on the training part "
+            "for evaluation)",))
+    if paper_inputs and name != "bladder1":
+        raise InvalidParameterError(f"paper_inputs applies to 'support' and 'bladder1', not {name!r}")
     if name == "bladder1":
-        return bladder1_recurrent(source=source)
+        return bladder1_recurrent(source=source, paper_inputs=paper_inputs)
     if name in ("bladder", "bladder2"):
         return RecurrentData.from_frame(load_bladder2(source), id="id", start="start", stop="stop",
                                         event="event", covariates=["rx", "number", "size"])
@@ -319,5 +443,5 @@ def prepared(name: str, source: Source = "auto"):
                                          events=["recur", "death"], covariates=cov, id="pid",
                                          event_names=["recurrence", "death"], one_hot=["size"])
     raise InvalidParameterError(
-        f"unknown data set {name!r}; choose one of {list(R_DATASETS)}"
+        f"unknown data set {name!r}; choose one of {list(R_DATASETS) + ['support']}"
     )
