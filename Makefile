@@ -35,6 +35,7 @@ bench: setup
 	$(PY) benchmarks/deepsurv_minibatch.py
 	$(PY) benchmarks/mensa_rotterdam.py
 	$(PY) benchmarks/coxvae_paper.py
+	$(PY) benchmarks/nnet_survival_support.py
 
 doctor: setup
 	$(VENV)/bin/pysurvbridge doctor

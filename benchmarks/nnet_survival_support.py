@@ -105,9 +105,9 @@ def evaluate(name: str, l2: float, tr, te) -> dict:
     out.update({f"Brier {k}": float(b) for k, b in zip(DAYS, ours)})
     try:
         r = metrics.brier_score(S, times, te.time, te.event, censoring_weight_at="t", engine="r")
-        out["max |ours - ipred|"] = float(np.max(np.abs(np.asarray(r) - ours)))
+        out["max abs(ours - ipred)"] = float(np.max(np.abs(np.asarray(r) - ours)))
     except Exception as exc:  # R or ipred missing: said, not hidden
-        out["max |ours - ipred|"] = f"n/a ({type(exc).__name__})"
+        out["max abs(ours - ipred)"] = f"n/a ({type(exc).__name__})"
     out["S"] = S
     return out
 
