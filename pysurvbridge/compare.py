@@ -318,12 +318,7 @@ def compare(
                 fields.update(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
                               n_params=run.n_params)
                 return fields, run
-            fields, run, warned = run_isolated(spec.name, seed, fit_and_score)
-            row.update(fields)
-            if run is not None:
-                runs[spec.name] = run
-                notes += [n for n in run.notes if n not in notes]
-            notes += warned
+            run_isolated(row, runs, notes, spec.name, seed, fit_and_score)
             rows.append(row)
             bar.update(1)
     bar.close()
@@ -344,20 +339,24 @@ def compare(
     return Comparison(table, results, _dedupe(notes), data, runs, grid, dataset, _definitions(), sp)
 
 
-def run_isolated(name: str, seed: int, fit_and_score: Callable[[], tuple[dict, Any]]
-                 ) -> tuple[dict, Any, list[str]]:
-    """Run one (model, seed): ``fit_and_score()`` returns (row fields, run). A failure becomes
-    an ``error`` field (one failing model must not abort the others); every SurvBridgeWarning
-    raised meanwhile becomes a note. Returns (fields, run or None, notes)."""
+def run_isolated(row: dict, runs: dict, notes: list[str], name: str, seed: int,
+                 fit_and_score: Callable[[], tuple[dict, Any]]) -> None:
+    """Run one (model, seed) into the caller's ``row``, ``runs`` and ``notes``:
+    ``fit_and_score()`` returns (row fields, run). A failure becomes an ``error`` field (one
+    failing model must not abort the others; the caller lists failures in its notes); every
+    SurvBridgeWarning raised meanwhile becomes a note, as do the run's own notes."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvBridgeWarning)
         try:
             fields, run = fit_and_score()
         except Exception as exc:  # reported in the notes by the caller
             fields, run = {"error": f"{type(exc).__name__}: {exc}"}, None
-    notes = [f"{name} (seed {seed}): {w.category.__name__}: {str(w.message)[:200]}"
-             for w in caught if issubclass(w.category, SurvBridgeWarning)]
-    return fields, run, notes
+    row.update(fields)
+    if run is not None:
+        runs[name] = run
+        notes += [n for n in run.notes if n not in notes]
+    notes += [f"{name} (seed {seed}): {w.category.__name__}: {str(w.message)[:200]}"
+              for w in caught if issubclass(w.category, SurvBridgeWarning)]
 
 
 def _summarise(results: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:

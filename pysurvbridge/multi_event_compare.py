@@ -232,12 +232,7 @@ def compare_multi_event(
                 fields = {"fit_seconds": clock.perf_counter() - t0, **_score(run, split)}
                 fields.update(engine=run.engine, n_params=run.n_params, flops=run.flops)
                 return fields, run
-            fields, run, warned = run_isolated(spec.name, seed, fit_and_score)
-            row.update(fields)
-            if run is not None:
-                runs[spec.name] = run
-                notes += [n for n in run.notes if n not in notes]
-            notes += warned
+            run_isolated(row, runs, notes, spec.name, seed, fit_and_score)
             rows.append(row)
             bar.update(1)
     bar.close()
