@@ -2,13 +2,18 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
+# R packages that Debian lacks (reda) or ships too old (reticulate) come from this repository
+# first, then CRAN: an internal mirror, or the local CRAN-style folder beside the project
+PYSURVBRIDGE_CRAN ?= $(if $(wildcard ../shared/cran/src/contrib/PACKAGES),$(abspath ../shared/cran),)
+export PYSURVBRIDGE_CRAN
 
 .PHONY: setup demo test doctor bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_r.sh scripts/apt_install.sh scripts/setup_python.sh
+$(STAMP): pyproject.toml scripts/install_r.sh scripts/install_r_extras.sh scripts/apt_install.sh scripts/setup_python.sh
 	bash scripts/install_r.sh
+	bash scripts/install_r_extras.sh
 	bash scripts/setup_python.sh
 	touch $(STAMP)
 

@@ -21,8 +21,18 @@ R_PACKAGES = {
     "riskRegression": ("Brier score cross-check",
                        "apt-get install -y --no-install-recommends r-cran-riskregression"),
     "reda": ("Weibull recurrent-event simulation engine (optional; native simulator otherwise)",
-             "Rscript -e 'install.packages(\"reda\")'  (from CRAN; not packaged by Debian)"),
+             "make setup with PYSURVBRIDGE_CRAN=<CRAN mirror or local CRAN-style folder>, or "
+             "Rscript -e 'install.packages(\"reda\")'  (not packaged by Debian)"),
+    "reticulate": ("R users: the survbridge R package runs Python through it; >= 1.31 needed",
+                   "make setup with PYSURVBRIDGE_CRAN=<CRAN mirror or local CRAN-style folder>, or "
+                   "Rscript -e 'install.packages(\"reticulate\")'  (Debian's r-cran-reticulate 1.28 is too old)"),
+    "survbridge": ("the R package of this project (r/): sb_compare(), sb_fit() from R",
+                   "make r-package  (R CMD INSTALL r)"),
 }
+#: R packages that are present but unusable below a version: (minimum, why)
+R_MINIMUM = {"reticulate": ((1, 31), "older reticulate crashes R when Python code that embeds R through "
+                                     "rpy2 runs inside it (reticulate issues #208, #1236) and cannot convert "
+                                     "NumPy 2 arrays")}
 
 
 @dataclass
@@ -144,9 +154,26 @@ def check_r_packages() -> list[Check]:
         role, fix = R_PACKAGES[name]
         version = found.get(name, "MISSING")
         ok = version != "MISSING"
-        out.append(Check(f"R package {name}", ok, f"{version if ok else 'missing'} ({role})",
-                         "" if ok else fix, name == "survival"))
+        detail = f"{version if ok else 'missing'} ({role})"
+        if ok and name in R_MINIMUM and _version_tuple(version)[:2] < R_MINIMUM[name][0]:
+            need = ".".join(map(str, R_MINIMUM[name][0]))
+            ok, detail = False, f"{version} is TOO OLD (need >= {need}: {R_MINIMUM[name][1]})"
+        out.append(Check(f"R package {name}", ok, detail, "" if ok else fix, name == "survival"))
     return out
+
+
+def check_reticulate_host() -> Check | None:
+    """When doctor itself runs inside R through reticulate: may rpy2 start here?"""
+    from pysurvbridge.rbridge import host_refusal, reticulate_host
+
+    host = reticulate_host()
+    if host is None:
+        return None
+    refusal = host_refusal(host)
+    return Check("R host (reticulate)", refusal is None,
+                 f"this Python runs inside R (reticulate {host['version']}); "
+                 + ("rpy2 may start here" if refusal is None else refusal),
+                 "" if refusal is None else R_PACKAGES["reticulate"][1])
 
 
 def run_checks() -> list[Check]:
@@ -159,6 +186,9 @@ def run_checks() -> list[Check]:
     checks.append(check_numba())
     checks.append(check_pyarrow())
     checks.extend(check_r_stack())
+    host = check_reticulate_host()
+    if host is not None:
+        checks.append(host)
     return checks
 
 

@@ -40,11 +40,14 @@ __all__ = [
     "r_version",
     "load_r_dataset",
     "explain_start_failure",
+    "reticulate_host",
+    "host_refusal",
+    "MIN_HOST_RETICULATE",
 ]
 
 R_INSTALL_COMMAND = (
     "apt-get install -y --no-install-recommends r-base-core r-base-dev r-cran-survival "
-    "r-cran-pec r-cran-ipred r-cran-testthat r-cran-reticulate"
+    "r-cran-pec r-cran-ipred r-cran-testthat"
 )
 _NA_INT = -(2**31)  # R's NA_integer_ and NA (logical) as seen through numpy
 
@@ -155,13 +158,96 @@ def _session() -> Iterator[Any]:
             yield _STATE["ri"]
 
 
+#: reticulate releases from which rpy2 may run inside an R session hosting Python (reticulate
+#: issues #208 and #1236: older ones free Python objects during R's garbage collection without
+#: the GIL that rpy2 released, and the R process segfaults after a few fits; fixed in 1.31)
+MIN_HOST_RETICULATE = (1, 31)
+
+
+def reticulate_host() -> dict[str, Any] | None:
+    """When this Python runs inside R through reticulate: {"pid", "version", "path"}, else None.
+
+    reticulate sets ``R_SESSION_INITIALIZED=PID=<pid>:NAME="reticulate"`` when it starts Python
+    in an R process; it counts only when the pid is this process (a child process inherits the
+    variable). The version is read from the DESCRIPTION of the reticulate that is loaded: the
+    package folder of its ``rpytools`` Python module, else of its shared library in
+    /proc/self/maps; "unknown" when neither is found.
+    """
+    import os
+    import re
+
+    marker = os.environ.get("R_SESSION_INITIALIZED", "")
+    found = re.search(r"PID=(\d+)", marker)
+    if 'NAME="reticulate"' not in marker or not found or int(found.group(1)) != os.getpid():
+        return None
+    folder = _loaded_reticulate_folder()
+    version = _description_version(folder) if folder else None
+    return {"pid": os.getpid(), "version": version or "unknown", "path": folder}
+
+
+def _loaded_reticulate_folder() -> str | None:
+    import os
+    import sys
+
+    module = sys.modules.get("rpytools")
+    origin = getattr(module, "__file__", None) if module is not None else None
+    if origin:  # <lib>/reticulate/python/rpytools/__init__.py
+        return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(origin))))
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.rstrip().endswith("/reticulate/libs/reticulate.so"):
+                    return os.path.dirname(os.path.dirname(line.split()[-1]))
+    except OSError:
+        pass
+    return None
+
+
+def _description_version(folder: str) -> str | None:
+    import os
+
+    try:
+        with open(os.path.join(folder, "DESCRIPTION"), encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("Version:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def host_refusal(host: dict[str, Any] | None) -> str | None:
+    """Why rpy2 must not start inside this reticulate host (None: it may, or no host)."""
+    if host is None:
+        return None
+    try:
+        version = tuple(int(x) for x in str(host["version"]).split(".")[:2])
+    except ValueError:
+        version = None
+    if version is not None and version >= MIN_HOST_RETICULATE:
+        return None
+    need = ".".join(map(str, MIN_HOST_RETICULATE))
+    return (f"this Python runs inside R through reticulate {host['version']} (pid {host['pid']}), older than "
+            f"{need}: starting rpy2 here crashes the R process (reticulate issues #208 and #1236, fixed in "
+            f"{need}), so the R engine is refused and engine='auto' uses the native engine. Update reticulate in "
+            f"that R (install.packages('reticulate'), or `make setup`, which installs it from PYSURVBRIDGE_CRAN); "
+            f"from R, the survbridge package fits the classical models in R's own survival instead")
+
+
 def start() -> None:
-    """Start embedded R if it is not running; raise RUnavailableError saying how to fix it."""
+    """Start embedded R if it is not running; raise RUnavailableError saying how to fix it.
+
+    Inside an R session that hosts Python through a reticulate older than 1.31 it refuses
+    (see :func:`host_refusal`)."""
     with _LOCK:
         if "ro" in _STATE:
             return
         if "error" in _STATE:
             raise RUnavailableError(_STATE["error"])
+        refusal = host_refusal(reticulate_host())
+        if refusal is not None:
+            _STATE["error"] = refusal
+            raise RUnavailableError(refusal)
         try:
             import rpy2.rinterface as ri
             import rpy2.robjects as ro

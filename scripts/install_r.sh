@@ -5,7 +5,7 @@
 # that set-up continues with the Python-only (native) engine.
 set -u
 . "$(dirname "$0")/apt_install.sh"
-R_DEBS="r-base-core r-base-dev r-cran-survival r-cran-pec r-cran-ipred r-cran-testthat r-cran-reticulate"
+R_DEBS="r-base-core r-base-dev r-cran-survival r-cran-pec r-cran-ipred r-cran-testthat"
 
 if command -v Rscript >/dev/null 2>&1 && Rscript -e 'quit(status = !requireNamespace("survival", quietly = TRUE))' >/dev/null 2>&1; then
   echo "[setup] R found: $(Rscript --version 2>&1 | head -n 1)"

@@ -58,8 +58,12 @@ def test_doctor_command_on_this_machine():
     assert "torch" in out.stdout and "R package survival" in out.stdout
     usable = "R engine: usable" in out.stdout
     assert out.returncode == (0 if usable else 1)
-    if "R package reda" in out.stdout and "miss" in out.stdout:
-        assert "install.packages(\"reda\")" in out.stdout
+    reda = [line for line in out.stdout.splitlines() if "R package reda" in line]
+    if reda and reda[0].startswith("miss"):
+        assert "install.packages(\"reda\")" in out.stdout and "PYSURVBRIDGE_CRAN" in out.stdout
+    reticulate = [line for line in out.stdout.splitlines() if "R package reticulate" in line]
+    assert reticulate and (reticulate[0].startswith("ok") or "TOO OLD" in reticulate[0]
+                           or "missing" in reticulate[0])
 
 
 def test_missing_numba_says_how_to_install(monkeypatch):
@@ -76,3 +80,16 @@ def test_missing_numba_says_how_to_install(monkeypatch):
     assert not check.ok and check.fix == 'pip install "pysurvbridge[fast]"'
     check = doctor.check_pyarrow()
     assert not check.ok and check.fix == 'pip install "pysurvbridge[parquet]"'
+
+
+def test_old_reticulate_is_reported_too_old(monkeypatch):
+    """Debian's r-cran-reticulate 1.28 (what `packageVersion` prints there) is below 1.31."""
+    monkeypatch.setattr(doctor, "_run", lambda cmd, timeout=60: (
+        0, "survival 3.5.3\npec 2022.5.4\nipred 0.9.13\nriskRegression 2022.11.28\nreda 0.5.6\n"
+           "reticulate 1.28\nsurvbridge MISSING\n"))
+    checks = {c.name: c for c in doctor.check_r_packages()}
+    old = checks["R package reticulate"]
+    assert not old.ok and "1.28 is TOO OLD (need >= 1.31" in old.detail and "PYSURVBRIDGE_CRAN" in old.fix
+    assert checks["R package reda"].ok and not checks["R package survbridge"].ok
+    monkeypatch.setattr(doctor, "_run", lambda cmd, timeout=60: (0, "reticulate 1.46.0\n"))
+    assert {c.name: c for c in doctor.check_r_packages()}["R package reticulate"].ok
