@@ -16,7 +16,8 @@ from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["Split", "ModelRun", "ModelSpec", "register", "REGISTRY", "spec_for", "spec_from_model"]
+__all__ = ["Split", "ModelRun", "ModelSpec", "register", "REGISTRY", "spec_for", "spec_from_model", "fit_classical",
+           "external_classical_spec", "CLASSICAL_MODELS"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,14 +118,39 @@ def _covariate_frame(data: RecurrentData | SurvivalData) -> pd.DataFrame:
     return data.frame if isinstance(data, RecurrentData) else data.to_frame()
 
 
-def _classical(kind: str) -> Callable[[Split], ModelRun]:
-    def run(split: Split) -> ModelRun:
-        from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
+CLASSICAL_MODELS = ("cox", "ag", "wlw", "pwp-total", "pwp-gap")
 
-        fitters = {"cox": fit_cox, "ag": fit_andersen_gill, "wlw": fit_wlw,
-                   "pwp-total": lambda d: fit_pwp(d, timescale="total"),
-                   "pwp-gap": lambda d: fit_pwp(d, timescale="gap")}
-        fit = fitters[kind](split.train)
+
+def fit_classical(kind: str, data: RecurrentData | SurvivalData, engine: str = "auto", ties: str = "efron"):
+    """The classical fit of registry name ``kind`` on ``data`` (a :class:`ClassicalFit`)."""
+    from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
+
+    fitters = {"cox": fit_cox, "ag": fit_andersen_gill, "wlw": fit_wlw,
+               "pwp-total": lambda d, **kw: fit_pwp(d, timescale="total", **kw),
+               "pwp-gap": lambda d, **kw: fit_pwp(d, timescale="gap", **kw)}
+    if kind not in fitters:
+        raise InvalidParameterError(f"unknown classical model {kind!r}; choose from {list(fitters)}")
+    return fitters[kind](data, engine=engine, ties=ties)
+
+
+def external_classical_spec(kind: str, fitter: Callable, engine: str = "r-host", ties: str = "efron") -> ModelSpec:
+    """A classical model whose coxph estimates come from ``fitter(kind, train, ties)`` (an
+    :data:`~pysurvbridge.classical.external.ExternalFitter`, e.g. the R session hosting Python);
+    prediction and scoring are the built-in ones, so its row is scored like every other."""
+    if kind not in CLASSICAL_MODELS:
+        raise InvalidParameterError(f"unknown classical model {kind!r}; choose from {list(CLASSICAL_MODELS)}")
+
+    def fit(train):
+        from pysurvbridge.classical.external import fit_from_estimates
+
+        return fit_from_estimates(kind, train, fitter(kind, train, ties), ties=ties, engine=engine)
+    return ModelSpec(kind, "classical", _classical(kind, fit), needs_recurrent=kind != "cox",
+                     description=f"{kind} fitted by {engine}")
+
+
+def _classical(kind: str, fit_fn: Callable | None = None) -> Callable[[Split], ModelRun]:
+    def run(split: Split) -> ModelRun:
+        fit = fit_fn(split.train) if fit_fn is not None else fit_classical(kind, split.train)
         first = split.test_first.to_frame()
         responses = {"cox": "Cox partial likelihood of time to first event",
                      "ag": "Andersen-Gill (start, stop] partial likelihood",
@@ -138,8 +164,8 @@ def _classical(kind: str) -> Callable[[Split], ModelRun]:
             survival_fn=lambda t: fit.predict_survival(first, t).to_numpy(),
             aic=fit.aic, aic_counts=f"k = {fit.n_params} coefficients; {responses[kind]}",
             n_params=fit.n_params, engine=fit.engine, protocol="classical", fitted=fit,
-            notes=[] if fit.engine == "r" else ["R engine unavailable or not chosen: native engine used "
-                                                "(equal to R to 1e-6, tests/classical)"],
+            notes=[] if fit.engine != "native" else ["R engine unavailable or not chosen: native engine used "
+                                                     "(equal to R to 1e-6, tests/classical)"],
         )
     return run
 
@@ -260,7 +286,7 @@ def _cox_on_embedding(params: dict) -> Callable[[Split], ModelRun]:
 def _load_builtin() -> None:
     if REGISTRY:
         return
-    for name in ("cox", "ag", "wlw", "pwp-total", "pwp-gap"):
+    for name in CLASSICAL_MODELS:
         register(ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox"))
     from pysurvbridge.models import DeepSurv, NnetSurvival
 
