@@ -3,6 +3,7 @@
     pysurvbridge doctor              what is installed and how to fix what is not
     pysurvbridge describe bladder1   a summary of a prepared data set
     pysurvbridge compare bladder1 --models ag,wlw,pwp-total,lstm-cox --seeds 5 --out report.html
+    pysurvbridge compare bladder1 --models cox,ag --no-crosscheck   (skip the engine agreement check)
     pysurvbridge compare data.csv --id id --start start --stop stop --event event --covariates x1,x2
     pysurvbridge simulate recurrent --n 1000 --out sim.csv
 """
@@ -67,9 +68,13 @@ def _compare(args: argparse.Namespace) -> int:
             data = RecurrentData.from_frame(frame, id=args.id, start=args.start, stop=args.stop, event=args.event,
                                             covariates=covariates, one_hot=one_hot,
                                             drop_zero_length=args.drop_zero_length)
+    options = {} if not args.no_crosscheck else {"crosscheck": False}
     result = compare(data, models=_names(args.models) if args.models else None, seeds=args.seeds, test_size=args.test_size,
-                     epochs=args.epochs, verbose=not args.quiet)
+                     epochs=args.epochs, verbose=not args.quiet, **options)
     print(result.to_markdown())
+    agreement = result.agreement_markdown() if hasattr(result, "agreement_markdown") else ""
+    if agreement:
+        print(f"\n{agreement}\n")
     for note in result.notes:
         print(f"note: {note}")
     if args.out:
@@ -131,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the deep models")
     p.add_argument("--out", help="write the HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-crosscheck", action="store_true",
+                   help="skip the agreement check between engines (native vs R coxph, Python vs R Brier score) "
+                        "on the first split; by default it runs when R is usable")
     for col in ("id", "start", "stop", "event", "time"):
         p.add_argument(f"--{col}", help=f"CSV column holding {col}" + (" (single-event CSV: one row per subject)"
                                                                         if col == "time" else ""))

@@ -15,6 +15,9 @@ Definitions (each column of :attr:`Comparison.table`; the report prints them bes
   quantile of the training first-event times).
 - ``aic`` with ``aic_counts``: on the training fit; the likelihood differs between models
   (first event, (start, stop] rows, stratified layouts): never comparable across them.
+
+:attr:`Comparison.agreement` (not a column): the engines checked against each other on the
+first seed's split (:mod:`pysurvbridge.crosscheck`).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ import pandas as pd
 
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
-from pysurvbridge.errors import InvalidParameterError, SurvBridgeWarning
+from pysurvbridge.errors import InvalidParameterError, StatisticalWarning, SurvBridgeWarning
 from pysurvbridge.registry import ModelRun, ModelSpec, Split, spec_for, spec_from_model
 
 __all__ = ["compare", "Comparison", "TableReport", "run_isolated"]
@@ -73,7 +76,9 @@ class Comparison(TableReport):
 
     ``table``: one row per model, means over seeds and ``<column>_sd``; ``results``: one row per
     (model, seed); ``notes``: every caveat found; ``data``: the compared data; ``runs``: the last
-    seed's :class:`ModelRun` per model (fitted objects for the plots); ``times``: Brier times.
+    seed's :class:`ModelRun` per model (fitted objects for the plots); ``times``: Brier times;
+    ``agreement``: the engines checked against each other on the first seed's split (rows of
+    :data:`pysurvbridge.crosscheck.COLUMNS`), or None when not checked.
     """
 
     table: pd.DataFrame
@@ -85,11 +90,20 @@ class Comparison(TableReport):
     dataset: str = "data"
     definitions: dict[str, str] = field(default_factory=dict)
     split: Split | None = None  # the last seed's split (test subjects of ``runs``)
+    agreement: pd.DataFrame | None = None
 
     def _render_html(self) -> str:
         from pysurvbridge.report import html_report
 
         return html_report(self)
+
+    def agreement_markdown(self) -> str:
+        """The agreement between engines as a sentence and a Markdown table ("" when not checked)."""
+        if self.agreement is None or not len(self.agreement):
+            return ""
+        from pysurvbridge.crosscheck import describe, markdown
+
+        return f"{describe(self.agreement)}\n\n{markdown(self.agreement)}"
 
     def __repr__(self) -> str:
         return f"Comparison({len(self.table)} models)\n{self.to_markdown()}"
@@ -223,6 +237,9 @@ def compare(
     verbose: bool = True,
     trajectories: Sequence[tuple] | None = None,
     validation_size: float = 0.1,
+    crosscheck: bool | None = None,
+    crosscheck_reference: Callable | None = None,
+    crosscheck_label: str | None = None,
 ):
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -249,6 +266,18 @@ def compare(
         metrics: columns to keep (default all: c_harrell, c_intervals, c_uno, brier, ibs, aic).
         epochs: training epochs for the deep models (default: each model's own).
         verbose: a progress bar over (seed, model).
+        crosscheck: check the engines against each other on the first seed's split (after all
+            fits, so no table column changes): every classical model fitted natively and by the
+            reference (coef, se, robust se, loglik to 1e-6), and the Brier score of the first
+            classical model in Python and in R (to 1e-10); rows in ``agreement``, one note per
+            check, and a note beginning "WARNING:" plus a StatisticalWarning for a difference
+            above the tolerance. None (default): when R (with survival) is usable or
+            ``crosscheck_reference`` is given; False: never; True: always (a note says why
+            when it cannot run). Not used for multi-event data.
+        crosscheck_reference: an :data:`~pysurvbridge.classical.external.ExternalFitter`
+            ((model, training data, ties) -> coxph's estimates) to check the native engine
+            against, instead of R through rpy2; ``crosscheck_label`` names it (default
+            "external reference").
 
     A model that fails is reported in ``notes`` with its error; the others go on.
     """
@@ -292,6 +321,7 @@ def compare(
     grid = np.asarray(times, dtype=np.float64) if times is not None else _default_times(first_all)
     ids = _subjects(data)
     rows, runs = [], {}
+    first_split, first_runs = None, {}
     bar = tqdm(total=len(seed_list) * len(specs), desc="compare", disable=not verbose, leave=True)
     for seed in seed_list:
         order = np.random.default_rng(seed).permutation(len(ids))
@@ -321,6 +351,8 @@ def compare(
             run_isolated(row, runs, notes, spec.name, seed, fit_and_score)
             rows.append(row)
             bar.update(1)
+        if first_split is None:
+            first_split, first_runs = sp, dict(runs)
     bar.close()
     results = pd.DataFrame(rows)
     for _, r in results.dropna(subset=["error"]).iterrows() if "error" in results else []:
@@ -336,7 +368,15 @@ def compare(
     if any(str(p).startswith("paper") for p in table.get("protocol", [])):
         notes.append("lstm-cox-paper uses the paper's leaky protocol: its inputs (stop, recur, rtumor, rsize) carry "
                      "the outcome; its numbers are not evidence of predictive skill")
-    return Comparison(table, results, _dedupe(notes), data, runs, grid, dataset, _definitions(), sp)
+    from pysurvbridge.crosscheck import check_split
+
+    agreement, agreement_notes, alarms = check_split(first_split, first_runs, specs, requested=crosscheck,
+                                                     reference=crosscheck_reference, label=crosscheck_label)
+    result = Comparison(table, results, _dedupe(notes + agreement_notes), data, runs, grid, dataset, _definitions(),
+                        sp, agreement)
+    for text in alarms:  # visible, not only a note
+        warnings.warn(text, StatisticalWarning, stacklevel=2)
+    return result
 
 
 def run_isolated(row: dict, runs: dict, notes: list[str], name: str, seed: int,

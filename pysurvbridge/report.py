@@ -13,7 +13,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from pysurvbridge.compare import Comparison
 
-__all__ = ["markdown_table", "latex_table", "html_report", "display_table", "calibration_table"]
+__all__ = ["markdown_table", "latex_table", "html_report", "display_table", "calibration_table", "agreement_html"]
 
 SHOWN = ["model", "family", "engine", "protocol", "c_harrell", "c_intervals", "c_uno", "ibs", "aic",
          "aic_counts", "n_params", "fit_seconds"]
@@ -217,7 +217,29 @@ def _bars(comp: "Comparison"):
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 7px;text-align:right}
 td.t,th{text-align:left}tr.group td{background:#eef;font-weight:bold;text-align:left}
-img{max-width:100%;display:block;margin:1em 0}.note{color:#733}code{background:#f4f4f4}"""
+img{max-width:100%;display:block;margin:1em 0}.note{color:#733}code{background:#f4f4f4}
+td.bad{color:#a00;font-weight:bold}"""
+
+
+def agreement_html(agreement: pd.DataFrame | None) -> str:
+    """The "Agreement between engines" section: a sentence (what was compared, the tolerance)
+    and one table row per (check, model, quantity); one line when nothing was checked."""
+    from pysurvbridge.crosscheck import COLUMNS, describe, format_difference, format_tolerance
+
+    head = '<h2 id="agreement-between-engines">Agreement between engines</h2>'
+    if agreement is None or not len(agreement):
+        return head + ("<p>Not checked (crosscheck=False, or neither R nor a reference engine was usable; "
+                       "see the notes).</p>")
+    rows = []
+    for r in agreement.itertuples(index=False):
+        agrees = "n/a" if pd.isna(r.agrees) else ("yes" if r.agrees else "NO")
+        cls = "t bad" if agrees != "yes" else "t"
+        cells = [f'<td class="t">{html.escape(str(v))}</td>' for v in (r.check, r.model, r.quantity, r.engines)]
+        cells += [f"<td>{format_difference(r.max_abs_diff)}</td>", f"<td>{format_tolerance(r.tolerance)}</td>",
+                  f'<td class="{cls}">{agrees}</td>', f'<td class="t">{html.escape(str(r.detail))}</td>']
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (f"{head}<p>{html.escape(describe(agreement))}</p><table id=\"agreement\"><thead><tr>"
+            + "".join(f"<th>{c}</th>" for c in COLUMNS) + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def html_report(comp: "Comparison") -> str:
@@ -267,6 +289,7 @@ def html_report(comp: "Comparison") -> str:
 scored on the same held-out subjects; Brier times {', '.join(f'{x:g}' for x in comp.times)}.</p>
 <table id="results"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
 <h2>Definitions</h2><ul>{definitions}</ul>
+{agreement_html(getattr(comp, "agreement", None))}
 <h2>Plots</h2>{''.join(figures)}
 <h2>Notes</h2><ul id="notes">{notes}</ul>
 <p><small>pysurvbridge {_version()}</small></p></body></html>
