@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 PYSURVBRIDGE_CRAN ?= $(if $(wildcard ../shared/cran/src/contrib/PACKAGES),$(abspath ../shared/cran),)
 export PYSURVBRIDGE_CRAN
 
-.PHONY: setup demo test doctor bench clean
+.PHONY: setup demo test test-r r-package doctor bench clean
 
 setup: $(STAMP)
 
@@ -29,8 +29,17 @@ demo: setup
 	$(VENV)/bin/pysurvbridge compare bladder1 --models cox,ag,wlw,pwp-total,lstm-cox,lstm-cox-paper --seeds 3 --out report.html
 	$(VENV)/bin/pysurvbridge compare rotterdam-multi --seeds 3 --out report-multi-event.html
 
+# pytest, then the R package's testthat tests (scripts/test_r.sh installs r/ into .venv/Rlib)
 test: setup $(BROWSER_STAMP)
 	$(PY) -m pytest -q tests
+	bash scripts/test_r.sh
+
+test-r: setup
+	bash scripts/test_r.sh
+
+# the R package survbridge for R users, into R's default library (it finds this .venv by itself)
+r-package: setup
+	R CMD INSTALL r
 
 bench: setup
 	$(PY) -m pip install -q -e ".[dev,bench]"
@@ -46,4 +55,4 @@ doctor: setup
 	$(VENV)/bin/pysurvbridge doctor
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info r/inst/python-path

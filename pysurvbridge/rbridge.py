@@ -244,13 +244,17 @@ def start() -> None:
             return
         if "error" in _STATE:
             raise RUnavailableError(_STATE["error"])
-        refusal = host_refusal(reticulate_host())
+        host = reticulate_host()
+        refusal = host_refusal(host)
         if refusal is not None:
             _STATE["error"] = refusal
             raise RUnavailableError(refusal)
         try:
-            import rpy2.rinterface as ri
-            import rpy2.robjects as ro
+            with warnings.catch_warnings():
+                if host is not None:  # expected inside a reticulate host: rpy2 joins the running R
+                    warnings.filterwarnings("ignore", "R was initialized outside of rpy2", UserWarning)
+                import rpy2.rinterface as ri
+                import rpy2.robjects as ro
         except Exception as exc:  # ImportError, OSError, RRuntimeError from R's start-up
             _STATE["error"] = explain_start_failure(f"{type(exc).__name__}: {exc}")
             raise RUnavailableError(_STATE["error"]) from exc

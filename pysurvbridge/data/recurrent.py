@@ -46,11 +46,14 @@ class RecurrentData:
         covariates: Sequence[str] = (),
         one_hot: Sequence[str] = (),
         drop_zero_length: bool = False,
+        allow_no_events: bool = False,
     ) -> "RecurrentData":
         """Validate ``df`` (one row per at-risk interval) and build the container.
 
         Zero-length intervals (start == stop) are an error unless ``drop_zero_length=True``,
         which drops them and records how many (and which subjects vanished) in ``notes``.
+        Data without any event are an error (nothing to fit) unless ``allow_no_events=True``
+        (new subjects to predict for).
         """
         df = v.require_frame(df, "RecurrentData.from_frame")
         covariates = list(covariates)
@@ -91,7 +94,7 @@ class RecurrentData:
             notes.append(_zero_length_note(df, zero, ids, ev))
             keep = ~zero
             df, ids, t0, t1, ev = df.loc[keep], ids[keep], t0[keep], t1[keep], ev[keep]
-        if not ev.any():
+        if not ev.any() and not allow_no_events:
             raise InvalidSurvivalDataError(f"column {event!r} has no events at all (all rows are 0)")
         order = _subject_order(ids)
         df, ids, t0, t1, ev = df.iloc[order], ids[order], t0[order], t1[order], ev[order]

@@ -1,0 +1,3 @@
+library(testthat)
+library(survbridge)
+test_check("survbridge")
