@@ -250,11 +250,19 @@ def start() -> None:
             _STATE["error"] = refusal
             raise RUnavailableError(refusal)
         try:
+            import logging
+
+            rpy2_log = logging.getLogger("rpy2.rinterface_lib.embedded")
+            level = rpy2_log.level
             with warnings.catch_warnings():
                 if host is not None:  # expected inside a reticulate host: rpy2 joins the running R
                     warnings.filterwarnings("ignore", "R was initialized outside of rpy2", UserWarning)
-                import rpy2.rinterface as ri
-                import rpy2.robjects as ro
+                    rpy2_log.setLevel(logging.ERROR)  # rpy2 also logs that message
+                try:
+                    import rpy2.rinterface as ri
+                    import rpy2.robjects as ro
+                finally:
+                    rpy2_log.setLevel(level)
         except Exception as exc:  # ImportError, OSError, RRuntimeError from R's start-up
             _STATE["error"] = explain_start_failure(f"{type(exc).__name__}: {exc}")
             raise RUnavailableError(_STATE["error"]) from exc
