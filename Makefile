@@ -50,6 +50,15 @@ bench: setup
 	$(PY) benchmarks/mensa_rotterdam.py
 	$(PY) benchmarks/coxvae_paper.py
 	$(PY) benchmarks/nnet_survival_support.py
+	@if ! command -v Rscript >/dev/null 2>&1; then \
+	  echo "benchmarks/r_overhead.R skipped: Rscript not found (scripts/install_r.sh installs R)"; \
+	elif ! Rscript -e "quit(status = !(requireNamespace('reticulate', quietly = TRUE) && packageVersion('reticulate') >= '1.31'))" >/dev/null 2>&1; then \
+	  echo "benchmarks/r_overhead.R skipped: survbridge needs reticulate >= 1.31 (make setup installs it)"; \
+	else \
+	  mkdir -p $(VENV)/Rlib && \
+	  R_LIBS=$(CURDIR)/$(VENV)/Rlib R CMD INSTALL --no-test-load --library=$(CURDIR)/$(VENV)/Rlib r >$(VENV)/Rlib/install.log 2>&1 || { cat $(VENV)/Rlib/install.log; exit 1; }; \
+	  R_LIBS=$(CURDIR)/$(VENV)/Rlib Rscript benchmarks/r_overhead.R; \
+	fi
 
 doctor: setup
 	$(VENV)/bin/pysurvbridge doctor

@@ -9,8 +9,9 @@ types). A frame payload is a dict::
                                                    "parts": {...}}}}
 
 with kind one of double, integer, logical, character, factor, Date, POSIXct, Surv. Values of NA
-cells are placeholders (0 or ""); the mask is the truth. R's NaN stays NaN (a value), R's NA
-becomes pandas' NA (masked dtypes) or NaT/None, and back.
+cells are placeholders (0 or ""); the mask is the truth, and a column without NA may leave "na"
+out (the R package sends it only when there is one; a Surv part always has it). R's NaN stays
+NaN (a value), R's NA becomes pandas' NA (masked dtypes) or NaT/None, and back.
 
 Fitted models cross as the bytes of :meth:`SurvivalModel.save` (a tar of its folder), so an R
 object holding them survives ``saveRDS``.
@@ -215,6 +216,18 @@ def _deep_models() -> dict[str, type]:
 DEEP_MODELS = ("lstm-cox", "deepsurv", "nnet-survival", "coxvae", "mensa")
 
 
+def _design(X: Mapping) -> pd.DataFrame:
+    """The design from the R package: {"matrix": (n, p) float64, "names": p names} (model.matrix
+    columns, numeric without NA), or a frame payload."""
+    if "matrix" in X:
+        names = [str(n) for n in np.asarray(X["names"], dtype=object).reshape(-1)]
+        values = np.asarray(X["matrix"], dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(names):
+            raise InvalidParameterError(f"design matrix of shape {values.shape} for {len(names)} names")
+        return pd.DataFrame(values, columns=names)
+    return decode_frame(X)
+
+
 def _numeric_design(X: pd.DataFrame) -> np.ndarray:
     bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])]
     if bad:
@@ -262,14 +275,14 @@ def _training_data(model: str, X: pd.DataFrame, response: pd.DataFrame, predicti
 
 def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None = None,
               fit_args: Mapping | None = None, seed: int = 0) -> Any:
-    """Fit a neural model from the R package: ``X`` a frame payload of the design (model.matrix
-    columns, n rows), ``response`` a frame payload of time/event (or start/stop/event/id, or
+    """Fit a neural model from the R package: ``X`` the design (model.matrix columns, n rows; see
+    :func:`_design`), ``response`` a frame payload of time/event (or start/stop/event/id, or
     time/cause with ``causes``), ``params`` hyper-parameters, ``fit_args`` training options
     (epochs, lr, batch_size, ...). Returns the fitted model."""
     models = _deep_models()
     if model not in models:
         raise InvalidParameterError(f"model must be one of {list(DEEP_MODELS)}, but was {model!r}")
-    design = decode_frame(X)
+    design = _design(X)
     resp = decode_frame(response)
     resp.attrs["causes"] = list(np.asarray(response.get("causes", []), dtype=object).reshape(-1))
     data = _training_data(model, design, resp)
@@ -306,15 +319,15 @@ def _from_r(value: Any) -> Any:
 
 def predict(model: Any, X: Mapping, response: Mapping | None = None, type: str = "lp",
             times: Sequence[float] | None = None) -> dict:
-    """Predictions for the R package: {"values": (n, k) float64 array, "rows": row labels,
-    "columns": column labels}. ``type``: "lp" (log-risk; per counting-process row for LSTM-Cox),
+    """Predictions for the R package: {"values": (n, k) float64 array, "rows": row labels (subject
+    ids for LSTM-Cox; None otherwise: R names the rows after newdata), "columns": column labels}. ``type``: "lp" (log-risk; per counting-process row for LSTM-Cox),
     "risk" (exp(lp)), "survival" (P(no event by t), rows subjects, columns ``times``; for
     competing-risks MENSA, per cause: columns "cause:time")."""
     if type not in ("lp", "risk", "survival"):
         raise InvalidParameterError(f"type must be 'lp', 'risk' or 'survival', but was {type!r}")
     from pysurvbridge.models import LSTMCox
 
-    design = decode_frame(X)
+    design = _design(X)
     if isinstance(model, LSTMCox):
         if response is None:
             raise InvalidParameterError("an LSTM-Cox prediction needs the counting-process rows: "
@@ -333,15 +346,15 @@ def predict(model: Any, X: Mapping, response: Mapping | None = None, type: str =
             if isinstance(surv, dict):  # MENSA, one frame per event
                 values = np.hstack([f.to_numpy() for f in surv.values()])
                 cols = [f"{event}:{t:g}" for event, f in surv.items() for t in f.columns]
-                return {"values": values, "rows": np.array([str(i + 1) for i in range(len(values))], dtype=str),
-                        "columns": np.array(cols, dtype=str)}
-            return _matrix(surv.to_numpy(), [str(i + 1) for i in range(len(surv))], surv.columns)
+                return {"values": values, "rows": None, "columns": np.array(cols, dtype=str)}
+            return _matrix(surv.to_numpy(), None, surv.columns)
         lp = model.predict_risk(Xn)
-        rows = [str(i + 1) for i in range(len(lp))]
+        rows = None
     values = np.asarray(lp, dtype=np.float64).reshape(-1, 1)
     if type == "risk":
         values = np.exp(values)
-    return {"values": values, "rows": np.array(rows, dtype=str), "columns": np.array([type], dtype=str)}
+    return {"values": values, "rows": None if rows is None else np.array(rows, dtype=str),
+            "columns": np.array([type], dtype=str)}
 
 
 def _times(times) -> np.ndarray:
@@ -353,8 +366,8 @@ def _times(times) -> np.ndarray:
     return grid
 
 
-def _matrix(values: np.ndarray, rows: Sequence[str], columns) -> dict:
-    return {"values": np.asarray(values, dtype=np.float64), "rows": np.array(list(rows), dtype=str),
+def _matrix(values: np.ndarray, rows: Sequence[str] | None, columns) -> dict:
+    return {"values": np.asarray(values, dtype=np.float64), "rows": None if rows is None else np.asarray(rows, dtype=str),
             "columns": np.array([f"{float(c):g}" for c in columns], dtype=str)}
 
 

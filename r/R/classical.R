@@ -20,17 +20,20 @@
   vapply(args, as.character, character(1))
 }
 
-.sb_id_name <- function(id, formula) {
+.sb_id_name <- function(id, formula, data = NULL) {
   if (!is.null(id)) return(id)
-  tt <- stats::terms(formula, specials = "cluster")
+  tt <- if (is.null(data)) stats::terms(formula, specials = "cluster")
+        else stats::terms(formula, specials = "cluster", data = data)
   pos <- attr(tt, "specials")$cluster
   if (is.null(pos)) return(NULL)
   inner <- attr(tt, "variables")[[pos + 1]][[2]]
   as.character(inner)
 }
 
-.sb_rhs_without_cluster <- function(formula) {
-  tt <- stats::terms(formula, specials = "cluster")
+.sb_rhs_without_cluster <- function(formula, data = NULL) {
+  # with data, "." stands for every column not in the formula's response
+  tt <- if (is.null(data)) stats::terms(formula, specials = "cluster")
+        else stats::terms(formula, specials = "cluster", data = data)
   pos <- attr(tt, "specials")$cluster
   labels <- attr(tt, "term.labels")
   if (!is.null(pos)) {
@@ -152,8 +155,9 @@ sb_fit_classical <- function(formula, data, model = c("ag", "wlw", "pwp-total", 
     stop("id must name the subject column, e.g. id = \"id\"", call. = FALSE)
   }
   resp <- .sb_response_vars(formula)
-  id <- .sb_id_name(id, formula)
-  labels <- .sb_rhs_without_cluster(formula)
+  id <- .sb_id_name(id, formula, data)
+  labels <- .sb_rhs_without_cluster(formula, data)
+  labels <- setdiff(labels, id)  # "." must not make the subject id a covariate
   covariate_vars <- setdiff(all.vars(stats::reformulate(labels)), character(0))
   .sb_check_na(data, c(resp, covariate_vars))
   if (length(resp) == 2) {  # single-event data: Cox only

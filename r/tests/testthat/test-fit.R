@@ -39,6 +39,16 @@ test_that("the R fit equals the same model fitted in Python on the same design a
   expect_equal(unname(predict(fit, lung, type = "lp")), expected, tolerance = 1e-12)
 })
 
+test_that("a '.' formula takes every other column (never the response or the cluster id)", {
+  skip_if_no_python()
+  lung <- lung_complete()
+  fit <- sb_fit("deepsurv", Surv(time, status) ~ ., lung, epochs = 2, seed = 1)
+  expect_identical(fit$covariates, c("age", "sexfemale", "ph.ecog"))
+  ag <- sb_fit_classical(Surv(start, stop, event) ~ . + cluster(id),
+                         bladder2[, c("id", "rx", "number", "size", "start", "stop", "event")], model = "ag")
+  expect_identical(names(coef(ag)), c("rx", "number", "size"))
+})
+
 test_that("LSTM-Cox on recurrent rows: lp per row, survival per subject", {
   skip_if_no_python()
   d <- bladder_subset()
