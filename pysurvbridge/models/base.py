@@ -72,6 +72,15 @@ class SurvivalModel:
         """(n, len(times)) survival probabilities from the network's (n, ...) output."""
         raise NotImplementedError
 
+    def _loss_share(self, output, targets: tuple[torch.Tensor, ...], part) -> torch.Tensor:
+        """Distributed training (``fit(distributed=True)``): this process's share of the loss of
+        the global batch, such that the shares of all processes add up to it. ``part`` (a
+        :class:`pysurvbridge.distributed.BatchPart`) says how many of the batch's rows this
+        process holds. Default: :meth:`_loss` is a mean over rows, weighted by this process's
+        fraction of them; Cox-type models use ``part.cox_nll_share`` (risk sets over all
+        processes)."""
+        return self._loss(output, targets) * part.fraction
+
     def _parameter_groups(self, lr: float):
         """What the optimizer trains: the network's parameters at ``lr``, or a list of torch
         parameter groups with learning rates of their own (CoxVAE)."""
@@ -114,6 +123,7 @@ class SurvivalModel:
         device: str | torch.device = "auto",
         optimizer: str = "adam",
         verbose: bool = True,
+        distributed: bool = False,
     ) -> "SurvivalModel":
         """Train the network; returns self.
 
@@ -137,10 +147,27 @@ class SurvivalModel:
                 random state is left as it was.
             device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
             verbose: show a tqdm bar with epoch, training and validation loss.
+            distributed: train data-parallel over the processes of the torch.distributed default
+                group (started from torchrun's environment when not initialised; see
+                :mod:`pysurvbridge.distributed`). Every process calls ``fit`` with the same data
+                and arguments; each computes its part of every batch under DistributedDataParallel,
+                and the weights equal a one-process fit with the same batches (networks without
+                dropout or BatchNorm). In-memory data only.
         """
         _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience)
         dev = resolve_device(device)
         streamed = not isinstance(data, self.in_memory_types)
+        ctx = None  # the distributed training context (pysurvbridge.distributed), if any
+        if distributed:
+            if streamed:
+                raise InvalidParameterError(
+                    "distributed=True needs the training data in memory (the same "
+                    f"{' or '.join(t.__name__ for t in self.in_memory_types)} in every process), "
+                    f"not a stream ({type(data).__name__})")
+            from pysurvbridge.distributed import TrainingContext
+
+            ctx = TrainingContext.start(dev)
+            dev = ctx.device
         if streamed:
             if not self.supports_streaming:
                 raise InvalidParameterError(
@@ -173,6 +200,8 @@ class SurvivalModel:
                 example = self._learn_inputs(train)
             torch.manual_seed(seed)  # after peeking at a stream (a DataLoader's iterator draws a seed)
             self.network_ = self._build_network(self.n_features_, example).to(dev)
+            if ctx is not None:
+                ctx.wrap(self, seed)
             opt = make_optimizer(optimizer, self._parameter_groups(lr), lr, weight_decay)
 
             inputs_tr = targets_tr = None
@@ -180,24 +209,33 @@ class SurvivalModel:
                 inputs_tr, targets_tr = self._prepare(train, dev)
             val_set = None if val is None else self._prepare(val, dev)
 
-            log = TrainingLog(type(self).__name__, epochs, patience, verbose)
+            log = TrainingLog(type(self).__name__, epochs, patience, verbose and (ctx is None or ctx.is_main))
             for epoch in range(epochs):
                 self.network_.train()
                 if streamed:
                     batches = self._streamed_batches(data, dev)
+                elif ctx is not None:
+                    batches = ctx.batches(inputs_tr, targets_tr, batch_size, generator, self.min_batch_rows)
                 else:
                     batches = _memory_batches(inputs_tr, targets_tr, batch_size, generator,
                                               self.min_batch_rows)
                 losses, sizes = [], []
                 for inputs_b, targets_b in batches:
                     opt.zero_grad(set_to_none=True)
-                    loss = self._loss(self._forward(inputs_b), targets_b)
-                    loss.backward()
+                    if ctx is None:
+                        loss = self._loss(self._forward(inputs_b), targets_b)
+                        loss.backward()
+                    else:
+                        loss = ctx.step(self, inputs_b, targets_b)
                     opt.step()
                     losses.append(loss.detach())
-                    sizes.append(targets_b[0].shape[0])
+                    sizes.append(targets_b[0].shape[0] if ctx is None else ctx.part.global_rows)
+                if ctx is not None:
+                    losses = ctx.batch_losses(losses)
                 train_loss = _epoch_loss(losses, sizes, epoch)
                 val_loss = self._validation_loss(val_set) if val_set is not None else None
+                if ctx is not None:
+                    val_loss = ctx.agree(val_loss)
                 if val_loss is not None and not math.isfinite(val_loss):
                     raise TrainingError(f"the validation loss became {val_loss} at epoch {epoch + 1}; "
                                         "lower lr or standardize the covariates")

@@ -64,6 +64,12 @@ class DeepSurv(SurvivalModel):
         time, event = targets
         return cox_nll(output.squeeze(1).to(torch.float64), time, event, ties=self.ties)
 
+    def _loss_share(self, output, targets, part) -> torch.Tensor:
+        """fit(distributed=True): the exact partial likelihood of the whole batch, risk sets
+        over all processes (``part`` is a :class:`pysurvbridge.distributed.BatchPart`)."""
+        time, event = targets
+        return part.cox_nll_share(output.squeeze(1).to(torch.float64), time, event, ties=self.ties)
+
     def _after_fit(self, X, targets) -> None:
         time, event = targets
         eta = self.network_(X).squeeze(1).double().cpu().numpy()

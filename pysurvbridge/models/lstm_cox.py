@@ -231,6 +231,14 @@ class LSTMCox(SurvivalModel):
             return cox_nll(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties)
         return torch.mean((output.squeeze(1).to(torch.float64) - targets[0]) ** 2)
 
+    def _loss_share(self, output, targets, part) -> torch.Tensor:
+        """fit(distributed=True), history protocol: the exact (start, stop] partial likelihood
+        of the whole batch, risk sets over all processes; the paper's MSE: a mean over rows."""
+        if self.protocol == "history":
+            start, stop, event = targets
+            return part.cox_nll_share(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties)
+        return super()._loss_share(output, targets, part)
+
     def fit(self, data: RecurrentData, **kwargs) -> "LSTMCox":
         """See :meth:`SurvivalModel.fit`; ``data`` is a RecurrentData, ``validation`` a fraction
         of subjects or a RecurrentData. Full batch by default (whole risk sets)."""
