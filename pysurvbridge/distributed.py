@@ -885,13 +885,12 @@ class TrainingContext:
         (self.world * share + _tie_outputs(output).to(share.dtype)).backward()
         return share.detach()
 
-    def batch_losses(self, shares: list[torch.Tensor]) -> list[torch.Tensor]:
-        """The loss of every global batch of the epoch: the shares added over processes (one
-        all_reduce per epoch)."""
-        if not shares:
+    def batch_losses(self, shares: torch.Tensor | None) -> torch.Tensor | None:
+        """The loss of every global batch of the epoch ((batches,) float64): the shares added
+        over processes (one all_reduce per epoch)."""
+        if shares is None or not len(shares):
             return shares
-        total = _all_reduce(torch.stack([s.to(torch.float64) for s in shares]), self.group)
-        return list(total)
+        return _all_reduce(shares.to(torch.float64), self.group)
 
     def agree(self, value: float | None) -> float | None:
         """Process 0's value (e.g. the validation loss), so every process takes the same

@@ -219,7 +219,7 @@ class SurvivalModel:
                 else:
                     batches = _memory_batches(inputs_tr, targets_tr, batch_size, generator,
                                               self.min_batch_rows)
-                losses, sizes = [], []
+                losses, sizes = _LossRecord(), []
                 for inputs_b, targets_b in batches:
                     opt.zero_grad(set_to_none=True)
                     if ctx is None:
@@ -230,6 +230,7 @@ class SurvivalModel:
                     opt.step()
                     losses.append(loss.detach())
                     sizes.append(targets_b[0].shape[0] if ctx is None else ctx.part.global_rows)
+                losses = losses.tensor()
                 if ctx is not None:
                     losses = ctx.batch_losses(losses)
                 train_loss = _epoch_loss(losses, sizes, epoch)
@@ -486,11 +487,35 @@ def _memory_batches(inputs, targets: tuple[torch.Tensor, ...], batch_size: int |
         yield take(inputs, rows), take(targets, rows)
 
 
-def _epoch_loss(losses: list[torch.Tensor], sizes: list[int], epoch: int) -> float:
+class _LossRecord:
+    """The epoch's batch losses, kept on the device without a sync per batch, in O(batches)
+    memory: every 512 batches the detached 0-d tensors are stacked into one float64 vector
+    (a list of 1e4 detached 0-d tensors held about 12 KB each: +120 MB over a 1e7-subject
+    streamed epoch)."""
+
+    CHUNK = 512
+
+    def __init__(self) -> None:
+        self._chunks: list[torch.Tensor] = []
+        self._pending: list[torch.Tensor] = []
+
+    def append(self, loss: torch.Tensor) -> None:
+        self._pending.append(loss.to(torch.float64).reshape(()))
+        if len(self._pending) >= self.CHUNK:
+            self._chunks.append(torch.stack(self._pending))
+            self._pending = []
+
+    def tensor(self) -> torch.Tensor | None:
+        """(batches,) float64, in batch order; None when no batch was seen."""
+        parts = self._chunks + ([torch.stack(self._pending)] if self._pending else [])
+        return torch.cat(parts) if parts else None
+
+
+def _epoch_loss(losses: torch.Tensor | None, sizes: list[int], epoch: int) -> float:
     """Size-weighted mean batch loss; names the first non-finite batch (one sync per epoch)."""
-    if not losses:
+    if losses is None or not len(losses):
         raise TrainingError(f"epoch {epoch + 1} saw no batches: the data source is empty")
-    stacked = torch.stack([x.to(torch.float64) for x in losses])
+    stacked = losses.to(torch.float64)
     finite = torch.isfinite(stacked)
     if not bool(finite.all()):
         b = int(torch.nonzero(~finite)[0])
