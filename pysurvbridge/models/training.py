@@ -63,7 +63,9 @@ class TrainingLog:
         self.best_loss = math.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=True)
+        # no tqdm object at all when quiet: constructing one creates a multiprocessing lock, which
+        # fails in processes spawned for distributed training when the resource tracker cannot start
+        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=True) if verbose else None
 
     def record(self, epoch: int, train_loss: float, val_loss: float | None, network: nn.Module) -> bool:
         self.rows.append((epoch + 1, train_loss, math.nan if val_loss is None else val_loss))
@@ -73,13 +75,15 @@ class TrainingLog:
             if val_loss < self.best_loss:
                 self.best_loss, self.best_epoch = val_loss, epoch + 1
                 self.best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        self.bar.set_postfix(shown, refresh=False)
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
         return (self.patience is not None and self.best_epoch is not None
                 and epoch + 1 - self.best_epoch >= self.patience)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
     def history(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["epoch", "train_loss", "val_loss"])
