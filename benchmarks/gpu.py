@@ -300,8 +300,8 @@ def section_gpu_tests(cfg: dict, dev: torch.device, ctx: dict) -> dict:
     row = {"command": " ".join(["python"] + cmd[1:]), "summary": summary or (lines[-1] if lines else ""),
            "exit_code": out.returncode, "seconds": seconds, "counts": counts, "details": detail,
            "marker": "gpu (pyproject.toml [tool.pytest.ini_options] markers)"}
-    if out.returncode not in (0, 1, 5):  # 1: tests failed (reported), 5: none collected
-        row["stderr_tail"] = out.stderr[-2000:]
+    if out.returncode not in (0, 5):  # 0: all passed or skipped, 5: none collected
+        row["output_tail"] = (out.stdout[-3000:] + "\n" + out.stderr[-2000:]).strip()
     return {"status": "ok", "rows": [row]}
 
 

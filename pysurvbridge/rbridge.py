@@ -15,6 +15,7 @@ the R metrics and the reda simulator. It
 """
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from contextlib import contextmanager
@@ -234,6 +235,18 @@ def host_refusal(host: dict[str, Any] | None) -> str | None:
             f"from R, the survbridge package fits the classical models in R's own survival instead")
 
 
+def _restore_library_path(value: str | None) -> None:
+    """Undo rpy2's ``LD_LIBRARY_PATH`` (R's lib folders and /usr/lib/<arch>).
+
+    The loader of this process read the variable at start-up, so the change only reaches child
+    processes; there it made other Pythons load system libraries over their own (a child
+    ``python -c "import ssl"`` failed with "undefined symbol: _PyModule_Add")."""
+    if value is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = value
+
+
 def start() -> None:
     """Start embedded R if it is not running; raise RUnavailableError saying how to fix it.
 
@@ -249,6 +262,7 @@ def start() -> None:
         if refusal is not None:
             _STATE["error"] = refusal
             raise RUnavailableError(refusal)
+        ld_library_path = os.environ.get("LD_LIBRARY_PATH")
         try:
             import logging
 
@@ -263,6 +277,7 @@ def start() -> None:
                     import rpy2.robjects as ro
                 finally:
                     rpy2_log.setLevel(level)
+                    _restore_library_path(ld_library_path)
         except Exception as exc:  # ImportError, OSError, RRuntimeError from R's start-up
             _STATE["error"] = explain_start_failure(f"{type(exc).__name__}: {exc}")
             raise RUnavailableError(_STATE["error"]) from exc

@@ -146,3 +146,21 @@ def test_versions_agree_with_rscript(r_session):
     assert r_session.has_r_package("survival")
     assert not r_session.has_r_package("surely.not.a.package")
     assert r_session.package_version("surely.not.a.package") is None
+
+
+def test_starting_r_leaves_child_processes_environment_alone(tmp_path):
+    """rpy2 prepends R's lib folders and /usr/lib/<arch> to LD_LIBRARY_PATH when R starts; a
+    child Python then loaded system libraries over its own (found when a test's nested pytest
+    failed with "_ssl ... undefined symbol: _PyModule_Add"). start() restores the variable."""
+    import sys
+
+    code = ("import os, subprocess, sys\n"
+            "before = os.environ.get('LD_LIBRARY_PATH')\n"
+            "from pysurvbridge import rbridge\n"
+            "rbridge.start()\n"
+            "assert os.environ.get('LD_LIBRARY_PATH') == before, os.environ.get('LD_LIBRARY_PATH')\n"
+            "subprocess.run([sys.executable, '-c', 'import ssl'], check=True)\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
