@@ -1,11 +1,20 @@
-"""The native engine: Newton-Raphson on ``losses.cox_nll`` and R's robust sandwich variance.
+"""The native engine: Newton-Raphson on the Cox partial likelihood and R's robust sandwich.
 
-- Coefficients: Newton-Raphson on ``cox_nll`` (float64) with its exact gradient and Hessian in
-  closed form (O(n p^2); a test checks them against autograd of ``cox_nll``), and step halving
-  when the likelihood does not improve, as coxph does.
-- Naive variance: the inverse information at the estimate.
+- Once per fit (:class:`RiskSets`, :class:`_Model`): the rows sorted by (stratum, stop), the
+  event groups (distinct stratum and event time) with their tie counts, for each row the range
+  of groups it is at risk for ((start, stop] rows: entries by stop time, exits by start time),
+  and the design sorted and centred (as coxph centres it).
+- Each Newton iteration (``_sweeps``, compiled by numba or its numpy twin): one O(n p) sweep
+  down in time gives the risk-set sums S0, S1 and tied-event sums at every group, hence the
+  log-likelihood (exp(eta) scaled by its maximum), the score and the group part of the
+  information, sum_slots xbar xbar' (aggregated per event time); one O(n p^2) pass adds the
+  row part X' diag(r a) X. Efron and Breslow, strata, (start, stop] data. Nothing of size
+  n x p x p is ever formed; the working memory is one sorted copy of X plus O(n) vectors.
+- Step halving when the likelihood does not improve, as coxph does; naive variance = inverse
+  information at the estimate; the log-likelihood reported is the last sweep's.
 - Robust variance: score residuals (Efron or Breslow, counting process, strata) summed within
   each cluster, V (sum_c u_c u_c') V: the dfbeta sandwich of ``coxph(... + cluster(id))``.
+- The Breslow baseline hazard d / S0 from the same sums.
 """
 from __future__ import annotations
 
@@ -15,11 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
+from pysurvbridge.classical._sweeps import group_residual_sums, kernels
 from pysurvbridge.classical.design import CoxProblem
 from pysurvbridge.errors import ConvergenceWarning
-from pysurvbridge.losses import cox_nll
 
 
 @dataclass(frozen=True)
@@ -34,27 +42,23 @@ class NativeResult:
     baseline: pd.DataFrame  # Breslow: stratum, time, hazard, cumhaz
 
 
-def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float = 1e-12) -> NativeResult:
+def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float = 1e-12,
+               _force_numpy: bool = False) -> NativeResult:
     """Maximise the partial likelihood of ``problem``; see the module docstring."""
-    keys = (problem.stop,) if problem.strata is None else (problem.stop, _codes(problem.strata))
-    srt = np.lexsort(keys)  # rows in risk-set order, once
-    X = np.ascontiguousarray(problem.X[srt])
-    stop, event = problem.stop[srt], problem.event[srt]
-    start = None if problem.start is None else problem.start[srt]
-    strata = None if problem.strata is None else problem.strata[srt]
-    index = RiskSetIndex(stop, event, start, strata, ties)
-
-    p = X.shape[1]
+    rs = RiskSets(problem.stop, problem.event, problem.start, problem.strata,
+                  force_numpy=_force_numpy)
+    model = _Model(problem.X, rs, ties, _force_numpy)
+    p = model.X.shape[1]
     beta = np.zeros(p)
-    sums = _efron_sums(X, beta, index)
-    current = null = sums["loglik"]
+    state = model.sweep(beta)
+    current = null = state.loglik
     converged = False
     iterations = 0
     change = float("nan")
     reason = f"relative change in log-likelihood still above {eps:g}"
     for iterations in range(1, max_iter + 1):
         with np.errstate(all="ignore"):  # overflow is caught by the test below and warned about
-            score, info = _score_info(X, index, sums)
+            score, info = model.derivatives(state)
         if not (np.isfinite(score).all() and np.isfinite(info).all()):
             reason = "risk scores over- or underflow: a coefficient is running off to infinity"
             break
@@ -62,15 +66,15 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
         halvings = 0
         while True:
             with np.errstate(all="ignore"):  # a diverging step is caught by the test below
-                new_sums = _efron_sums(X, beta + step, index)
-            new = new_sums["loglik"]
+                new_state = model.sweep(beta + step)
+            new = new_state.loglik
             # accept an increase, or a decrease within rounding of the sums near the optimum;
             # anything else (and nan) halves the step, as coxph does
             if new >= current - 1e-11 * abs(current) or halvings >= 30:
                 break
             step = step / 2
             halvings += 1
-        beta, sums = beta + step, new_sums
+        beta, state = beta + step, new_state
         change = abs(current - new) / max(abs(new), 1e-300)
         current = new
         if change <= eps or float(np.abs(step).max()) < 1e-13:
@@ -84,199 +88,261 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
             ConvergenceWarning, stacklevel=3,
         )
 
-    def quiet():  # a diverged fit (already warned about) over/underflows: NaN SEs, no noise
-        return np.errstate(all="ignore") if not converged else contextlib.nullcontext()
-
-    with quiet():
-        _, info = _score_info(X, index, sums)
-        resid = _residuals(X, index, sums)
-    var = np.linalg.inv(info)
-    clusters = pd.factorize(problem.cluster[srt])[0]
-    by_cluster = np.column_stack([np.bincount(clusters, weights=resid[:, j]) for j in range(p)])
-    robust = var @ (by_cluster.T @ by_cluster) @ var
-    loglik = -_cox_nll(problem, ties, beta)  # reported through the package's one definition
-    with quiet():
-        baseline = _baseline_table(index, sums, stop, strata)
-    return NativeResult(beta, var, robust, loglik, null, iterations, converged, baseline)
+    # a diverged fit (already warned about) over/underflows: NaN SEs, no noise
+    with np.errstate(all="ignore") if not converged else contextlib.nullcontext():
+        _, info = model.derivatives(state)
+        var = np.linalg.inv(info)
+        meat = model.cluster_meat(state, problem.cluster)
+        baseline = model.baseline(state, problem.strata)
+    robust = var @ meat @ var
+    if converged:
+        _warn_infinite(beta, state.score @ var, problem.covariates)
+    return NativeResult(beta, var, robust, state.loglik, null, iterations, converged, baseline)
 
 
-def _baseline_table(index: "RiskSetIndex", sums: dict, stop: np.ndarray,
-                    strata: np.ndarray | None) -> pd.DataFrame:
-    """Breslow table: stratum, time, hazard d / S0, cumhaz (per stratum) from risk-set sums."""
-    first = index.first_row
-    hazard = index.d / (sums["s0"] * np.exp(sums["shift"]))
-    table = pd.DataFrame({"stratum": None if strata is None else strata[first],
-                          "time": stop[first], "hazard": hazard})
-    table["cumhaz"] = table.groupby("stratum", dropna=False)["hazard"].cumsum()
-    return table
+def _warn_infinite(beta: np.ndarray, next_step: np.ndarray, names) -> None:
+    """coxph's check after a converged fit: a coefficient whose next Newton step (score times
+    the inverse information) is still large against it is running off to infinity (monotone
+    likelihood); R warns "Loglik converged before variable ...; coefficient may be infinite".
+    Thresholds are coxph.control()'s defaults: eps = 1e-9 and toler.inf = sqrt(eps)."""
+    step = np.abs(next_step)
+    flagged = np.flatnonzero((step > 1e-9) & (step > np.sqrt(1e-9) * np.abs(beta)))
+    if len(flagged):
+        which = ", ".join(str(names[i]) for i in flagged)
+        warnings.warn(
+            f"log-likelihood converged before variable(s) {which}; coefficient may be infinite "
+            "(monotone likelihood: the covariate nearly separates the outcome)",
+            ConvergenceWarning, stacklevel=3)
 
 
-def _cox_nll(problem: CoxProblem, ties: str, beta: np.ndarray) -> float:
-    """The reported log-likelihood comes from losses.cox_nll, the package's one definition."""
-    t = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
-    strata = None if problem.strata is None else torch.as_tensor(_codes(problem.strata))
-    with torch.no_grad():
-        return cox_nll(t(problem.X) @ t(beta), t(problem.stop), t(problem.event),
-                       start=t(problem.start), strata=strata, ties=ties, reduction="sum").item()
-
-
-def _codes(strata: np.ndarray | None) -> np.ndarray:
-    return np.zeros(0, dtype=np.int64) if strata is None else pd.factorize(strata)[0]
-
-
-def _keys(stop: np.ndarray, start: np.ndarray | None, strata: np.ndarray | None):
-    """Exact integer keys (stratum-major, then time rank) for start and stop times."""
-    n = len(stop)
-    start = np.full(n, -np.inf) if start is None else start  # no start: at risk from -inf
-    _, inv = np.unique(np.concatenate([start, stop]), return_inverse=True)
-    width = int(inv.max()) + 2
-    s = np.zeros(n, dtype=np.int64) if strata is None else pd.factorize(strata)[0].astype(np.int64)
-    return s * width + inv[n:], s * width + inv[:n], width
-
-
-class RiskSetIndex:
+class RiskSets:
     """Everything about the risk sets that depends on the times only (built once per fit).
 
-    For each event group (a distinct stratum and event time): the slices of rows sorted by
-    stop key and by start key that are at risk; for each event row its group and Efron rank;
-    for each row the range of groups it is at risk for. Rows already in stop-key order (as
-    ``fit_newton`` arranges them) need no gathering, and their event groups are contiguous.
+    ``order`` sorts the rows by (stratum, stop); in that order ``s`` is each row's stratum
+    code, groups are the distinct (stratum, event time) pairs (``d`` events each, stratum
+    ``gstr``, first row ``group_rows``; stratum st owns groups ``gs_start[st]:gs_start[st+1]``)
+    and row i is at risk for groups ``lo[i] <= g < hi[i]``: hi counts the groups at or before
+    its stop time, lo those at or before its start time (the stratum's first group without
+    start times); ``exits`` lists, by lo, the rows that leave the risk set above their
+    stratum's first group, and ``exit_group`` is lo - 1 for each. Sorting: one quicksort of
+    the stop times (plus a stable radix pass on the stratum codes), one more of the start
+    times for (start, stop] data; the rest is linear.
     """
 
     def __init__(self, stop: np.ndarray, event: np.ndarray, start: np.ndarray | None = None,
-                 strata: np.ndarray | None = None, ties: str = "efron") -> None:
-        stop_key, start_key, width = _keys(stop, start, strata)
-        self.n = len(stop)
-        self.ev = np.flatnonzero(event == 1)
-        self.group_keys, self.grp = np.unique(stop_key[self.ev], return_inverse=True)
-        G = len(self.group_keys)
-        self.d = np.bincount(self.grp, minlength=G)
-        self.group_start = np.cumsum(self.d) - self.d  # position of each group's first slot
-        self.contiguous = bool(np.all(np.diff(self.grp) >= 0))
-        if self.contiguous:
-            rank = np.arange(len(self.ev)) - self.group_start[self.grp]
-        else:
-            order = np.argsort(self.grp, kind="stable")
-            rank = np.empty(len(self.ev), dtype=np.int64)
-            rank[order] = np.arange(len(self.ev)) - self.group_start[self.grp[order]]
-        self.frac = rank / self.d[self.grp] if ties == "efron" else np.zeros(len(self.ev))
-        self.first_row = np.empty(G, dtype=np.int64)  # first event row of each group
-        self.first_row[self.grp[::-1]] = self.ev[::-1]
-        end = (self.group_keys // width + 1) * width
-        self.slices = []
-        for key in (stop_key, start_key) if start is not None else (stop_key,):
-            in_order = bool(np.all(np.diff(key) >= 0))
-            sort = None if in_order else np.argsort(key, kind="stable")
-            ks = key if in_order else key[sort]
-            self.slices.append((sort, np.searchsorted(ks, self.group_keys), np.searchsorted(ks, end)))
-        self.hi = np.searchsorted(self.group_keys, stop_key, side="right")
-        self.lo = np.searchsorted(self.group_keys, start_key, side="right")
+                 strata: np.ndarray | None = None, *, force_numpy: bool = False) -> None:
+        stop = np.asarray(stop, dtype=np.float64)
+        n = self.n = len(stop)
+        codes, self.n_strata = _strata_codes(strata, n)
+        self.order = order = _sort(stop, codes, self.n_strata)
+        stop_s = stop[order]
+        self.event = np.asarray(event)[order] == 1
+        s = codes[order] if self.n_strata > 1 else codes
+        hi, self.group_rows, self.d = kernels(force_numpy)["ties"](stop_s, s, self.event)
+        self.n_groups = len(self.d)
+        self.gstr = s[self.group_rows]
+        self.times = stop_s[self.group_rows]
+        self.gs_start = np.searchsorted(self.gstr, np.arange(self.n_strata + 1))
+        itype = np.int32 if n + self.n_strata < 2**31 - 2 else np.int64
+        if start is None:
+            lo = self.gs_start[s]
+            self.exits = np.zeros(0, dtype=itype)
+        else:  # rows by (stratum, start): merged with the groups, then those that ever leave
+            start_s = np.asarray(start, dtype=np.float64)[order]
+            q = _sort(start_s, s, self.n_strata)
+            lo = np.empty(n, dtype=np.int64)
+            lo[q] = kernels(force_numpy)["count_before"](s[q], start_s[q], self.gstr, self.times)
+            self.exits = q[(lo[q] > self.gs_start[s[q]]) & (hi[q] > lo[q])].astype(itype)
+        self.hi, self.lo, self.s = hi.astype(itype), lo.astype(itype), s.astype(itype)
+        self.exit_group = self.lo[self.exits] - 1  # the last group each leaving row is out of
+        self.gstr = self.gstr.astype(itype)
+        self.n_events = int(self.event.sum())
+        self.has_exits = len(self.exits) > 0
 
-    def at_risk_sums(self, values: np.ndarray) -> np.ndarray:
-        """(G, ...) sums of ``values`` (n, ...) over the rows at risk at each event group."""
-        out = 0.0
-        for sign, (sort, first, last) in zip((1.0, -1.0), self.slices):
-            prefix = np.zeros((self.n + 1,) + values.shape[1:])
-            np.cumsum(values if sort is None else values[sort], axis=0, out=prefix[1:])
-            out = out + sign * (prefix[last] - prefix[first])
-        return out
-
-    def per_group(self, v: np.ndarray) -> np.ndarray:
-        """(G, ...) sums of per-event-row values ``v`` within each group."""
-        if self.contiguous and len(v):
-            return np.add.reduceat(v, self.group_start, axis=0)
-        if v.ndim == 1:
-            return np.bincount(self.grp, weights=v, minlength=len(self.d))
-        return np.column_stack([np.bincount(self.grp, weights=v[:, j], minlength=len(self.d))
-                                for j in range(v.shape[1])]).reshape(len(self.d), v.shape[1])
-
-    def over_groups(self, v: np.ndarray) -> np.ndarray:
-        """(n, ...) for each row, the sum of per-group ``v`` over the groups it is at risk for."""
-        c = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(v, axis=0)])
-        return c[self.hi] - c[self.lo]
+    def strata_values(self, strata: np.ndarray | None):
+        """The stratum label of each group (None without strata)."""
+        return None if strata is None else np.asarray(strata)[self.order[self.group_rows]]
 
 
-def _efron_sums(X: np.ndarray, beta: np.ndarray, index: RiskSetIndex) -> dict:
-    """Risk-set sums shared by the log-likelihood, score, information and score residuals.
-
-    One Efron "slot" per event row: the k-th of d tied events at t has denominator
-    den = S0(t) - (k/d) S0_tied(t) and mean xbar = (S1(t) - (k/d) S1_tied(t)) / den
-    (k = 0 for every slot under Breslow). ``a`` (n,) is, for each row, the sum over the slots
-    it is at risk for of c/den, with c = 1 - k/d for its own tied slots and 1 otherwise (the
-    residuals add the same sum of c xbar/den). loglik = sum_events eta - sum_slots log(den).
-    """
-    ix = index
-    eta = X @ beta
-    shift = eta.max()
-    r = np.exp(eta - shift)  # the shift cancels in every ratio below
-    ev, grp, frac = ix.ev, ix.grp, ix.frac
-    rx = r[:, None] * X
-    s0 = ix.at_risk_sums(r)
-    s1 = ix.at_risk_sums(rx)
-    s0t = ix.per_group(r[ev])
-    s1t = ix.per_group(rx[ev])
-    den = s0[grp] - frac * s0t[grp]
-    xbar = (s1[grp] - frac[:, None] * s1t[grp]) / den[:, None]
-    inv = 1.0 / den
-    xbar_inv = xbar * inv[:, None]
-    a = ix.over_groups(ix.per_group(inv))
-    a[ev] -= ix.per_group(frac * inv)[grp]
-    loglik = eta[ev].sum() - (np.log(den) + shift).sum()
-    return {"r": r, "xbar": xbar, "xbar_inv": xbar_inv, "a": a, "loglik": float(loglik),
-            "s0": s0, "shift": shift}
+def _strata_codes(strata, n: int) -> tuple[np.ndarray, int]:
+    if strata is None:
+        return np.zeros(n, dtype=np.int32), 1
+    codes, uniques = pd.factorize(np.asarray(strata), use_na_sentinel=False)
+    return codes.astype(np.int64), max(len(uniques), 1)
 
 
-def _score_info(X: np.ndarray, index: RiskSetIndex, s: dict) -> tuple[np.ndarray, np.ndarray]:
-    score = X[index.ev].sum(axis=0) - s["xbar"].sum(axis=0)
-    info = (X * (s["r"] * s["a"])[:, None]).T @ X - s["xbar"].T @ s["xbar"]
-    return score, info
+def _sort(key: np.ndarray, codes: np.ndarray, n_strata: int) -> np.ndarray:
+    """Rows sorted by (stratum code, key): a quicksort of the key, then a stable radix sort of
+    the small integer codes."""
+    order = np.argsort(key)
+    if n_strata > 1:
+        small = codes[order].astype(np.int16 if n_strata < 2**15 else np.int64)
+        order = order[np.argsort(small, kind="stable")]
+    return order
 
 
-def _residuals(X: np.ndarray, index: RiskSetIndex, s: dict) -> np.ndarray:
-    b = index.over_groups(index.per_group(s["xbar_inv"]))  # (n, p): only residuals need it
-    b[index.ev] -= index.per_group(index.frac[:, None] * s["xbar_inv"])[index.grp]
-    resid = -s["r"][:, None] * (X * s["a"][:, None] - b)
-    mean_xbar = index.per_group(s["xbar"]) / index.d[:, None]
-    resid[index.ev] += X[index.ev] - mean_xbar[index.grp]
-    return resid
+@dataclass
+class _State:
+    """The partial likelihood at one beta, with the per-group sums its derivatives need."""
+
+    beta: np.ndarray
+    shift: float
+    r: np.ndarray  # exp(eta - shift), rows in risk-set order
+    s0: np.ndarray  # (G,) risk-set sums of r
+    A: np.ndarray  # (G,) sum over the group's slots of 1/den
+    B: np.ndarray  # (G,) ... of (k/d)/den
+    loglik: float
+    score: np.ndarray
+    group_info: np.ndarray  # sum over slots of xbar xbar'
+
+
+class _Model:
+    """The sorted, centred design of one problem with its risk sets; evaluates the partial
+    likelihood and its derivatives at any beta."""
+
+    def __init__(self, X: np.ndarray, rs: RiskSets, ties: str, force_numpy: bool = False) -> None:
+        self.rs = rs
+        self.k = kernels(force_numpy)
+        self.efron = ties == "efron" and bool((rs.d > 1).any())
+        # sorted (one row gather) and centred, as coxph centres: the sums below stay well scaled
+        self.X = np.take(np.asarray(X, dtype=np.float64), rs.order, axis=0)
+        self.mean, self.x_events = self.k["centre"](self.X, rs.event)
+        self.X_exit = np.take(self.X, rs.exits, axis=0)  # the leaving rows, read in order
+        tied = np.flatnonzero(rs.d > 1) if self.efron else np.zeros(0, dtype=np.int64)
+        self.tied_idx = np.full(rs.n_groups, -1, dtype=rs.hi.dtype)  # compact index of tied groups
+        self.tied_idx[tied] = np.arange(len(tied))
+
+    def sweep(self, beta: np.ndarray, derivs: bool = True, store: _State | None = None) -> _State:
+        """Log partial likelihood at beta (and, with ``derivs``, the score and the group part
+        of the information): one O(n p) pass. ``store`` (the state at beta) reuses its risk
+        scores and returns the residuals' group sums too: the mean xbar of every group (G, p)
+        and, for the tied groups only, sum_k xbar_k / den_k and sum_k f_k xbar_k / den_k."""
+        rs = self.rs
+        G, p = rs.n_groups, self.X.shape[1]
+        r, shift = (np.empty(rs.n), 0.0) if store is None else (store.r, store.shift)
+        s0, A, B = np.empty(G), np.empty(G), np.empty(G)
+        m, t = (0, 0) if store is None else (G, int((self.tied_idx >= 0).sum()))
+        xmean, Abt, Bbt = np.empty((m, p)), np.empty((t, p)), np.empty((t, p))
+        shift, logden, score, group_info = self.k["sweep"](
+            self.X, beta, rs.hi, rs.lo, rs.s, rs.event, rs.gs_start, rs.d, self.efron, rs.exits,
+            rs.exit_group, self.X_exit, derivs, store is None, shift, r, s0, A, B, xmean,
+            self.tied_idx, Abt, Bbt)
+        loglik = float(self.x_events @ beta) - logden - rs.n_events * shift
+        st = _State(beta, shift, r, s0, A, B, loglik, score + self.x_events, group_info)
+        return st if store is None else (st, xmean, Abt, Bbt)
+
+    def _Apad(self, st: _State) -> np.ndarray:
+        return self.k["padded_prefix"](st.A.reshape(-1, 1), self.rs.gstr, self.rs.n_strata).ravel()
+
+    def derivatives(self, st: _State) -> tuple[np.ndarray, np.ndarray]:
+        """Score (p,) and information (p, p); see :func:`score_and_information`."""
+        rs = self.rs
+        rows = self.k["row_information"](self.X, st.r, rs.hi, rs.lo, rs.s, rs.event,
+                                         self._Apad(st), st.B)
+        return st.score, rows - st.group_info
+
+    def residual_meat(self, st: _State, codes: np.ndarray, U: np.ndarray) -> np.ndarray:
+        """Score residuals at ``st`` summed into U[codes] (rows in risk-set order), and
+        sum_c U_c U_c'; with an empty U, the sum of the rows' outer products (one row per
+        cluster)."""
+        rs = self.rs
+        st, xmean, Abt, Bbt = self.sweep(st.beta, derivs=False, store=st)
+        if rs.has_exits:  # prefix sums over the groups, read at lo and hi
+            Ab = group_residual_sums(st.A, xmean, self.tied_idx, Abt, Bbt)[0]
+            Apad, Cb = self._Apad(st), self.k["padded_prefix"](Ab, rs.gstr, rs.n_strata)
+        else:  # running sums inside the kernel
+            Apad, Cb = np.zeros(0), np.zeros((0, xmean.shape[1]))
+        return self.k["residual_meat"](self.X, st.r, rs.hi, rs.lo, rs.s, rs.event, rs.gs_start,
+                                       rs.has_exits, st.A, st.B, xmean, self.tied_idx, Abt, Bbt,
+                                       Apad, Cb, codes, U)
+
+    def cluster_meat(self, st: _State, cluster: np.ndarray) -> np.ndarray:
+        """sum over clusters of u_c u_c', u_c the score residuals summed within cluster c."""
+        p = self.X.shape[1]
+        codes, n_codes, one_row_each = _cluster_codes(np.take(np.asarray(cluster), self.rs.order))
+        if one_row_each:
+            return self.residual_meat(st, codes, np.zeros((0, p)))
+        return self.residual_meat(st, codes, np.zeros((n_codes, p)))
+
+    def baseline(self, st: _State, strata: np.ndarray | None) -> pd.DataFrame:
+        """Breslow table: stratum, time, hazard d / S0 (uncentred x), cumhaz per stratum."""
+        hazard = self.rs.d / (st.s0 * np.exp(st.shift + self.mean @ st.beta))
+        return _baseline_table(self.rs, hazard, strata)
+
+
+def _baseline_table(rs: RiskSets, hazard: np.ndarray, strata: np.ndarray | None) -> pd.DataFrame:
+    table = pd.DataFrame({"stratum": rs.strata_values(strata), "time": rs.times, "hazard": hazard})
+    if rs.n_strata > 1:
+        table["cumhaz"] = table.groupby(rs.gstr)["hazard"].cumsum().to_numpy()
+    else:
+        table["cumhaz"] = np.cumsum(hazard)
+    return table
+
+
+def _cluster_codes(cluster: np.ndarray) -> tuple[np.ndarray, int, bool]:
+    """Integer codes of the clusters, their range, and whether every cluster has one row.
+    Integer ids in a compact range are their own codes (no hashing; ``cluster`` is a fresh
+    array, shifted in place)."""
+    n = len(cluster)
+    if n and np.issubdtype(cluster.dtype, np.integer):
+        low, high = int(cluster.min()), int(cluster.max())
+        if high - low < 4 * n + 16:
+            codes = cluster.astype(np.int64, copy=False)  # the caller's own gathered copy
+            codes -= low
+            one_row_each = bool(np.bincount(codes, minlength=high - low + 1).max() <= 1)
+            return codes, high - low + 1, one_row_each
+    codes, uniques = pd.factorize(cluster, use_na_sentinel=False)
+    return codes.astype(np.int64), len(uniques), len(uniques) == n
+
+
+# ----------------------------------------------------------------------------- public helpers
 
 
 def score_and_information(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                           start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                          ties: str = "efron") -> tuple[np.ndarray, np.ndarray]:
+                          ties: str = "efron", *, _force_numpy: bool = False
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the log partial likelihood (p,) and the information matrix (p, p).
 
     score = sum over events of x_i - sum over slots of xbar_k;
     information = sum_slots (S2_k / den_k - xbar_k xbar_k') = X' diag(r a) X - sum_slots
-    xbar_k xbar_k', exact for Efron and Breslow (equals the autograd Hessian of cox_nll).
+    xbar_k xbar_k', exact for Efron and Breslow (equals the autograd Hessian of cox_nll):
+    a_i sums c/den over the slots row i is at risk for (c = 1 - k/d in its own tied slots
+    under Efron, else 1), and with xbar_k = (S1 - f_k T1) / den_k (f_k = k/d, T1 the tied
+    events' sum) the second term is, per event time, al S1 S1' - be (S1 T1' + T1 S1') +
+    ga T1 T1' (al, be, ga: sums of 1, f, f^2 over den_k^2). Neither needs S2.
     """
-    index = RiskSetIndex(stop, event, start, strata, ties)
-    return _score_info(X, index, _efron_sums(X, beta, index))
+    rs = RiskSets(stop, event, start, strata, force_numpy=_force_numpy)
+    model = _Model(X, rs, ties, _force_numpy)
+    return model.derivatives(model.sweep(np.asarray(beta, dtype=np.float64)))
 
 
 def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                     start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                    ties: str = "efron") -> np.ndarray:
-    """(n, p) score residuals, as R's ``residuals(coxph_fit, type = "score")``.
+                    ties: str = "efron", *, _force_numpy: bool = False) -> np.ndarray:
+    """(n, p) score residuals in the rows' order, as R's ``residuals(coxph_fit, type = "score")``.
 
     Row i: delta_i (x_i - mean of the Efron xbar_k of its event time) minus
-    r_i * sum over the slots it is at risk for of c_ik (x_i - xbar_k) / den_k (see
-    ``_efron_sums``). They sum to the score.
+    r_i * sum over the slots it is at risk for of c_ik (x_i - xbar_k) / den_k (c_ik = 1 - k/d
+    in its own tied slots under Efron, else 1). They sum to the score.
     """
-    index = RiskSetIndex(stop, event, start, strata, ties)
-    return _residuals(X, index, _efron_sums(X, beta, index))
+    rs = RiskSets(stop, event, start, strata, force_numpy=_force_numpy)
+    model = _Model(X, rs, ties, _force_numpy)
+    out = np.zeros_like(model.X)
+    st = model.sweep(np.asarray(beta, dtype=np.float64), derivs=False)
+    model.residual_meat(st, rs.order, out)  # row i of out: its own residual
+    return out
 
 
 def breslow_baseline(eta: np.ndarray, stop: np.ndarray, event: np.ndarray,
-                     start: np.ndarray | None = None, strata: np.ndarray | None = None) -> pd.DataFrame:
+                     start: np.ndarray | None = None, strata: np.ndarray | None = None, *,
+                     _force_numpy: bool = False) -> pd.DataFrame:
     """Breslow cumulative baseline hazard at each event time (per stratum).
 
     Columns stratum (None without strata), time, hazard (d / sum of exp(eta) at risk),
     cumhaz. ``eta`` is the uncentred linear predictor x'beta.
     """
-    index = RiskSetIndex(stop, event, start, strata, "breslow")
-    shift = eta.max()
-    sums = {"s0": index.at_risk_sums(np.exp(eta - shift)), "shift": shift}
-    with np.errstate(divide="ignore"):  # s0 underflows only for diverged (infinite) fits
-        return _baseline_table(index, sums, np.asarray(stop),
-                               None if strata is None else np.asarray(strata))
+    rs = RiskSets(stop, event, start, strata, force_numpy=_force_numpy)
+    model = _Model(np.asarray(eta, dtype=np.float64).reshape(-1, 1), rs, "breslow", _force_numpy)
+    with np.errstate(divide="ignore", over="ignore"):  # only diverged (infinite) fits over/underflow
+        return model.baseline(model.sweep(np.ones(1), derivs=False), strata)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp
+from pysurvbridge.classical.results import linear_predictor
 from pysurvbridge.data import RecurrentData, SurvivalData, load_bladder2
 from pysurvbridge.errors import (ConvergenceWarning, InvalidParameterError,
                                  InvalidSurvivalDataError, StatisticalWarning)
@@ -106,6 +107,35 @@ def test_non_convergence_r_gives_r_message(r_session):
         fit_cox(separated(), engine="r")
 
 
+def converging_separated():
+    """x = 1 subjects all fail before x = 0 subjects, with censoring at t = 2 among the x = 0:
+    coxph's log-likelihood converges while the coefficient of x keeps growing."""
+    rng = np.random.default_rng(1)
+    x = np.repeat([0.0, 1.0], 30)
+    t = np.where(x == 1, rng.uniform(0, 5, 60), rng.uniform(5, 10, 60))
+    e = np.ones(60)
+    t[:10], e[:10] = 2.0, 0.0
+    frame = pd.DataFrame({"t": t, "e": e, "x": x, "z": rng.normal(size=60)})
+    return SurvivalData.from_frame(frame, time="t", event="e", covariates=["x", "z"])
+
+
+def test_converged_with_an_infinite_coefficient_warns_like_coxph():
+    """coxph's own check (coxph.fit: |u V| > eps and > toler.inf |coef|, eps = 1e-9): R warns
+    "Loglik converged before variable 1; coefficient may be infinite" on this data."""
+    with pytest.warns(ConvergenceWarning, match=r"converged before variable\(s\) x; coefficient may be infinite"):
+        fit = fit_cox(converging_separated(), engine="native")
+    assert fit.coef["x"] > 15
+
+
+@pytest.mark.r
+def test_converged_with_an_infinite_coefficient_r(r_session):
+    with pytest.warns(ConvergenceWarning, match=r"Loglik converged before variable +1 ; coefficient may be infinite"):
+        r_fit = fit_cox(converging_separated(), engine="r")
+    with pytest.warns(ConvergenceWarning):
+        native = fit_cox(converging_separated(), engine="native")
+    assert abs(r_fit.coef["z"] - native.coef["z"]) < 1e-6  # the finite coefficient agrees
+
+
 def test_engine_and_ties_arguments(rec):
     with pytest.raises(InvalidParameterError, match="engine must be 'auto', 'r' or 'native', but was 'sas'"):
         fit_cox(rec, COVS, engine="sas")
@@ -133,3 +163,23 @@ def test_without_r_auto_uses_native_and_r_says_how_to_install():
     lines = out.stdout.splitlines()
     assert lines[0] == "native 0.2656"
     assert lines[1].startswith("ERR rpy2 is not installed") and "pip install" in lines[1]
+
+
+def test_identical_covariates_get_identical_linear_predictors(rec):
+    """Rows with the same covariates must get bit-identical x'beta, or concordance counts their
+    pairs as ordered instead of tied (found on bladder1: the counting-process C moved by 0.002
+    between engines whose coefficients agree to 1e-16). Reference: exact equality; the positive
+    control shows BLAS's X @ beta on a column-major X breaking the ties for some coefficients."""
+    patterns = np.array([[0, 1, 2, 1], [1, 0, 1, 3], [0, 0, 4, 1]], dtype=float)
+    rng = np.random.default_rng(0)
+    blas_broke = 0
+    for n in (7, 15, 103, 110):
+        X = np.asfortranarray(np.tile(patterns, (n // 3 + 1, 1))[:n])
+        for _ in range(50):
+            beta = rng.normal(size=4)
+            assert len(np.unique(linear_predictor(X, beta))) == 3, (n, beta)
+            blas_broke += len(np.unique(X @ beta)) != 3
+    assert blas_broke > 0  # positive control (about 30% of draws on this machine's OpenBLAS)
+    fit = fit_andersen_gill(rec, COVS, engine="native")
+    frame = rec.frame[COVS]
+    np.testing.assert_array_equal(fit.predict_log_risk(frame), linear_predictor(frame.to_numpy(), fit.coef.to_numpy()))

@@ -97,8 +97,11 @@ def test_save_load_round_trip(bladder1, history_fit, tmp_path):
 
 def test_paper_protocol_is_labelled_leaky(split):
     leaky = bladder1_recurrent(paper_inputs=True)
-    with pytest.warns(ConvergenceWarning):  # the leaky features nearly separate the outcome
-        m = LSTMCox(protocol="paper").fit(leaky.subset(split[0]), epochs=100, lr=1e-2, seed=0, verbose=False)
+    # no ConvergenceWarning (warnings are errors here): the Cox stage converges in 6 Newton steps
+    # to R coxph's coefficients (2.5e-14 on these features, R silent). The engine before the
+    # one-sweep rewrite stalled at a relative change of 5e-12 and warned, which this test took
+    # for separation by the leaky features.
+    m = LSTMCox(protocol="paper").fit(leaky.subset(split[0]), epochs=100, lr=1e-2, seed=0, verbose=False)
     assert m.registry_name == "lstm-cox-paper"
     assert "leaky protocol" in m.protocol_label_
     for col in ("recur", "rtumor", "rsize", "stop"):
