@@ -61,6 +61,12 @@ class SurvivalModel:
         """Loss targets from (n,) float64 time and (n,) event on the training device."""
         return (time, event)
 
+    def _train_step(self, inputs, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """One batch's loss with the parameters' gradients set (the optimizer steps next)."""
+        loss = self._loss(self._forward(inputs), targets)
+        loss.backward()
+        return loss
+
     def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
         raise NotImplementedError
 
@@ -223,8 +229,7 @@ class SurvivalModel:
                 for inputs_b, targets_b in batches:
                     opt.zero_grad(set_to_none=True)
                     if ctx is None:
-                        loss = self._loss(self._forward(inputs_b), targets_b)
-                        loss.backward()
+                        loss = self._train_step(inputs_b, targets_b)
                     else:
                         loss = ctx.step(self, inputs_b, targets_b)
                     opt.step()
