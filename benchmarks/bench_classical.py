@@ -62,21 +62,10 @@ COX_TASKS = {"cox": 3, "cox_cont": None, "cox_dec2": 2}  # decimals of the event
 
 
 def cox_data(n: int, decimals: int | None, p: int = 10, seed: int = 0):
-    """datasets.cox_frame (same draws) with the times rounded to ``decimals`` (None: not
-    rounded, continuous times); decimals=3 is cox_frame itself."""
-    import numpy as np
-    import pandas as pd
+    """datasets.cox_frame with the times rounded to ``decimals`` (None: continuous times)."""
+    from datasets import cox_frame
 
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, p))
-    beta = rng.normal(scale=0.3, size=p)
-    t = rng.exponential(np.exp(-X @ beta))
-    c = rng.exponential(np.exp(-X @ beta).mean(), n)
-    df = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
-    time_ = np.minimum(t, c)
-    df["time"] = time_ if decimals is None else np.round(time_, decimals) + 10.0 ** -decimals
-    df["event"] = (t <= c).astype(np.int64)
-    return df
+    return cox_frame(n, p, seed, decimals)
 
 
 # ----------------------------------------------------------------------------- one measurement

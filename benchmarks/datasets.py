@@ -5,16 +5,18 @@ import numpy as np
 import pandas as pd
 
 
-def cox_frame(n: int, p: int = 10, seed: int = 0) -> pd.DataFrame:
-    """n subjects, p N(0,1) covariates, exponential times rounded to 3 decimals (some ties),
-    about 50% censoring: columns time, event, x0..x{p-1}."""
+def cox_frame(n: int, p: int = 10, seed: int = 0, decimals: int | None = 3) -> pd.DataFrame:
+    """n subjects, p N(0,1) covariates, exponential times rounded to ``decimals`` (3: some
+    ties; None: continuous times) plus 10^-decimals, about 50% censoring: columns x0..x{p-1},
+    time, event."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, p))
     beta = rng.normal(scale=0.3, size=p)
     t = rng.exponential(np.exp(-X @ beta))
     c = rng.exponential(np.exp(-X @ beta).mean(), n)
     df = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
-    df["time"] = np.round(np.minimum(t, c), 3) + 0.001
+    time_ = np.minimum(t, c)
+    df["time"] = time_ if decimals is None else np.round(time_, decimals) + 10.0 ** -decimals
     df["event"] = (t <= c).astype(np.int64)
     return df
 
