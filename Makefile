@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 PYSURVBRIDGE_CRAN ?= $(if $(wildcard ../shared/cran/src/contrib/PACKAGES),$(abspath ../shared/cran),)
 export PYSURVBRIDGE_CRAN
 
-.PHONY: setup demo test test-r r-package doctor bench clean
+.PHONY: setup demo test test-r r-package docs doctor bench clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,11 @@ demo: setup
 test: setup $(BROWSER_STAMP)
 	$(PY) -m pytest -q tests
 	bash scripts/test_r.sh
+
+# the six vignettes, full mode, into vignettes/_build/*.html (and index.html); `make test` renders
+# them in fast mode (DOCS_FAST=1) inside tests/test_vignettes.py and opens them in Chromium
+docs: setup
+	$(PY) vignettes/render.py
 
 test-r: setup
 	bash scripts/test_r.sh

@@ -21,7 +21,7 @@ if ! "$VENV/bin/python" -c 'import torch, sys; sys.exit(0 if torch.__version__.s
   $PIP install "torch==2.13.0"
 fi
 
-EXTRAS="dev,fast"
+EXTRAS="dev,fast,docs"
 if command -v Rscript >/dev/null 2>&1; then
   R_VERSION=$(Rscript -e 'cat(paste(R.version$major, R.version$minor, sep="."))' 2>/dev/null || echo "")
   if [ -n "$R_VERSION" ]; then
@@ -33,7 +33,7 @@ if command -v Rscript >/dev/null 2>&1; then
     fi
     echo "[setup] R $R_VERSION found: installing $RPY2_SPEC"
     $PIP install "$RPY2_SPEC"
-    EXTRAS="dev,r,fast"
+    EXTRAS="dev,r,fast,docs"
   fi
 else
   echo "[setup] no R found: skipping rpy2; classical models will use the native engine"
