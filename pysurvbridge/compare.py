@@ -281,7 +281,7 @@ def compare(
 
     A model that fails is reported in ``notes`` with its error; the others go on.
     """
-    from tqdm.auto import tqdm
+    from pysurvbridge.models.training import progress_bar
 
     from pysurvbridge.data.events import MultiEventData
     from pysurvbridge.multi_event_compare import DEFAULT_MODELS, MULTI_DATASETS, compare_multi_event
@@ -322,7 +322,7 @@ def compare(
     ids = _subjects(data)
     rows, runs = [], {}
     first_split, first_runs = None, {}
-    bar = tqdm(total=len(seed_list) * len(specs), desc="compare", disable=not verbose, leave=True)
+    bar = progress_bar(verbose, total=len(seed_list) * len(specs), desc="compare", leave=True)
     for seed in seed_list:
         order = np.random.default_rng(seed).permutation(len(ids))
         n_test = max(2, int(round(test_size * len(ids))))

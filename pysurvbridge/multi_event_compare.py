@@ -197,7 +197,7 @@ def compare_multi_event(
         seeds: a list, or n meaning 0..n-1. epochs: a cap on the deep models' epochs (default:
             up to 1000 with early stopping, patience 10).
     """
-    from tqdm.auto import tqdm
+    from pysurvbridge.models.training import progress_bar
 
     for name, share in (("test_size", test_size), ("validation_size", validation_size)):
         if not 0 <= share < 1:
@@ -217,7 +217,7 @@ def compare_multi_event(
     notes: list[str] = []
     rows, runs = [], {}
     split = None
-    bar = tqdm(total=len(seed_list) * len(specs), desc="compare", disable=not verbose, leave=True)
+    bar = progress_bar(verbose, total=len(seed_list) * len(specs), desc="compare", leave=True)
     for seed in seed_list:
         tr_rows, va_rows, te_rows = stratified_split(data.event_pattern(), test_size, validation_size, seed)
         split = MultiSplit(data.subset(tr_rows), data.subset(va_rows) if len(va_rows) else None,

@@ -156,6 +156,6 @@ def _warn_empty_strata(strata: np.ndarray, event: np.ndarray) -> None:
         detail = ", ".join(f"enum={s} ({int(n)} rows)" for s, n in empty["size"].items())
         warnings.warn(
             f"stratum/strata {detail} have no events and contribute nothing to the likelihood; "
-            "consider max_events= to pool late events",
+            "consider max_events= to drop the rows of the late events (enum above it)",
             StatisticalWarning, stacklevel=4,
         )

@@ -47,6 +47,30 @@ def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float,
     return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
 
 
+class _NoBar:
+    """What :func:`progress_bar` gives when nothing is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(show: bool, **kwargs):
+    """A ``tqdm.auto`` bar, or a silent stand-in when ``show`` is False. tqdm is imported only
+    when a bar is shown: importing ``tqdm.auto`` in a Jupyter kernel without ipywidgets prints a
+    TqdmWarning, which quiet calls (``verbose=False``) must not."""
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(**kwargs)
+
+
 class TrainingLog:
     """Loss history, the tqdm bar, and early stopping with a *copy* of the best weights.
 
@@ -56,8 +80,6 @@ class TrainingLog:
     """
 
     def __init__(self, desc: str, epochs: int, patience: int | None, verbose: bool) -> None:
-        from tqdm.auto import tqdm
-
         self.rows: list[tuple[int, float, float]] = []
         self.patience = patience
         self.best_loss = math.inf
@@ -65,7 +87,7 @@ class TrainingLog:
         self.best_state: dict[str, torch.Tensor] | None = None
         # no tqdm object at all when quiet: constructing one creates a multiprocessing lock, which
         # fails in processes spawned for distributed training when the resource tracker cannot start
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=True) if verbose else None
+        self.bar = progress_bar(True, total=epochs, desc=desc, unit="epoch", leave=True) if verbose else None
 
     def record(self, epoch: int, train_loss: float, val_loss: float | None, network: nn.Module) -> bool:
         self.rows.append((epoch + 1, train_loss, math.nan if val_loss is None else val_loss))

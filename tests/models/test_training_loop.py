@@ -167,3 +167,21 @@ def test_prediction_input_errors(data):
         m.predict_risk(np.zeros((2, 4)))
     with pytest.raises(InvalidParameterError, match="not fitted yet"):
         DeepSurv().predict_risk(X)
+
+
+def test_quiet_calls_never_import_tqdm_auto():
+    """verbose=False must print nothing, also in a Jupyter kernel, where importing tqdm.auto
+    without ipywidgets prints "TqdmWarning: IProgress not found" (found rendering the vignettes)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from pysurvbridge import compare\n"
+            "from pysurvbridge.data import prepared\n"
+            "from pysurvbridge.models import DeepSurv\n"
+            "compare('bladder1', ['cox'], seeds=1, verbose=False, crosscheck=False)\n"
+            "DeepSurv(hidden=(4,)).fit(prepared('bladder1').first_event(), epochs=2, verbose=False)\n"
+            "print('tqdm.auto' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
