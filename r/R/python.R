@@ -115,7 +115,8 @@ survbridge_doctor <- function() {
   python <- tryCatch(.sb_choose_python(), error = function(e) { cat(conditionMessage(e), "\n"); NULL })
   if (is.null(python)) return(invisible(1L))
   cat("Python used:", python, "\n\n")
-  out <- suppressWarnings(system2(python, c("-m", "pysurvbridge.cli", "doctor"), stdout = TRUE, stderr = TRUE))
+  out <- suppressWarnings(system2(python, c("-m", "pysurvbridge.cli", "doctor"), env = .sb_child_env(),
+                                  stdout = TRUE, stderr = TRUE))
   cat(out, sep = "\n")
   status <- attr(out, "status")
   status <- if (is.null(status)) 0L else as.integer(status)
@@ -139,4 +140,16 @@ survbridge_doctor <- function() {
 .sb_live <- function(handle) {
   if (is.null(handle) || is.null(handle$key) || !exists(handle$key, envir = .sb$live, inherits = FALSE)) return(NULL)
   get(handle$key, envir = .sb$live, inherits = FALSE)
+}
+
+# The environment for a Python started from R as a child process. R's start-up script puts its own
+# library folders first in LD_LIBRARY_PATH (etc/ldpaths: R's lib, /usr/lib/<arch>, Java's server
+# folder); a child inherits them, and a pyenv or conda Python then loads the system libpython over
+# its own (survbridge_doctor() reported Debian's 3.11.2 for a pyenv 3.11.7). Those entries are
+# dropped; the loader searches the system folders anyway, after the Python's own.
+.sb_child_env <- function() {
+  parts <- strsplit(Sys.getenv("LD_LIBRARY_PATH"), ":", fixed = TRUE)[[1]]
+  system_dir <- grepl("^/(usr/)?lib(64)?(/[^/]+-linux-gnu)?/?$", parts)
+  drop <- !nzchar(parts) | startsWith(parts, R.home()) | grepl("/jvm/", parts, fixed = TRUE) | system_dir
+  paste0("LD_LIBRARY_PATH=", shQuote(paste(parts[!drop], collapse = ":")))
 }

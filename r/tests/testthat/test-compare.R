@@ -17,7 +17,7 @@ python_compare_table <- function(models, seeds, epochs, preload = "") {
     paste0("[", paste0("'", models, "'", collapse = ", "), "]"), seeds, epochs, deparse(out))
   script <- tempfile(fileext = ".py")
   writeLines(code, script)
-  env <- if (nzchar(preload)) paste0("LD_PRELOAD=", preload) else character(0)
+  env <- c(survbridge:::.sb_child_env(), if (nzchar(preload)) paste0("LD_PRELOAD=", preload))
   status <- system2(survbridge_python(), script, env = env, stdout = FALSE, stderr = FALSE)
   if (status != 0) stop("the Python reference run failed (status ", status, ")")
   utils::read.csv(out, stringsAsFactors = FALSE)

@@ -89,3 +89,15 @@ test_that("bad input gets a clear error, not a traceback from torch", {
   fit <- sb_fit("deepsurv", Surv(time, status) ~ age + sex, lung_complete(), epochs = 1, seed = 1)
   expect_error(predict(fit, lung_complete(), type = "survival"), "times")
 })
+
+test_that("a Python started from R as a child process is the same Python reticulate embeds", {
+  # R puts /usr/lib/<arch> first in LD_LIBRARY_PATH; a pyenv Python started with it loaded Debian's
+  # libpython (doctor reported 3.11.2 for 3.11.7). Reference: the embedded interpreter's sys.version.
+  skip_if_no_python()
+  env <- survbridge:::.sb_child_env()
+  expect_false(grepl(R.home(), env, fixed = TRUE))
+  child <- system2(survbridge_python(), c("-c", shQuote("import sys; print(sys.version)")), env = env,
+                   stdout = TRUE)
+  embedded <- reticulate::import("sys")$version
+  expect_identical(child[1], strsplit(embedded, "\n", fixed = TRUE)[[1]][1])
+})
