@@ -7,8 +7,9 @@ jupytext, executed by nbclient in this virtual environment's ``python3`` kernel 
 directory ``vignettes/``) and exported with nbconvert's ``basic`` template inside a page of our
 own (style sheet inline, images as data URIs, no scripts, nothing fetched from the network). R
 vignettes (``vignettes/<name>.Rmd``) are rendered by ``rmarkdown::render`` with pandoc,
-self-contained and without MathJax, with the survbridge package installed into ``.venv/Rlib``
-(as ``scripts/test_r.sh`` does). A cell that raises stops the render with the cell's error.
+self-contained, without MathJax and with its scripts removed (the page is static), with the
+survbridge package installed into ``.venv/Rlib`` (as ``scripts/test_r.sh`` does). A cell that
+raises stops the render with the cell's error.
 
 ``--fast`` (or ``DOCS_FAST=1``) sets ``DOCS_FAST=1`` for the vignettes, which then use fewer
 seeds and epochs and say so on the page. Each page gets a line under its title with its run
@@ -137,8 +138,17 @@ def render_r(src: Path, out: Path, fast: bool, timeout: int) -> float:
     seconds = time.perf_counter() - t0
     if done.returncode:
         raise RuntimeError(f"rmarkdown::render({src.name}) failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    out.write_text(_insert_after_title(out.read_text(), _run_info(seconds, fast, src.name)))
+    page = _strip_scripts(out.read_text())
+    out.write_text(_insert_after_title(page, _run_info(seconds, fast, src.name)))
     return seconds
+
+
+def _strip_scripts(page: str) -> str:
+    """Drop rmarkdown's embedded scripts (jQuery, bootstrap, pandoc's fix-ups): the pages are
+    static, and the vignette test requires that nothing on them runs. Its style sheets stay."""
+    import re
+
+    return re.sub(r"<script\b[^>]*>.*?</script>", "", page, flags=re.S | re.I)
 
 
 def _index(rows: list[dict], fast: bool) -> str:
