@@ -14,6 +14,14 @@ only: a stochastic loss whose expectation is not the full partial likelihood (th
 subsample sum is biased, as for DeepSurv); the bias shrinks as batches grow. A batch without
 events adds 0 to the Cox part.
 
+**Out of core.** ``fit`` also takes a re-iterable source of ``(X, time, event)`` minibatches
+(e.g. :class:`pysurvbridge.data.streaming.ParquetMinibatches`); each batch's loss is the one
+above. The Breslow baseline then comes from the stream too: the distinct event times are
+collected during the first epoch, and one more pass after training adds, per distinct event
+time, the events and the sum of exp(eta) of the subjects whose time falls from it to the next
+(:class:`pysurvbridge.models.batches.StreamedBreslow`; exact, 24 bytes per distinct event time,
+whatever the number of subjects).
+
 **What the paper leaves open, and our choices.** The reconstruction likelihood (we offer a
 Gaussian with fixed SD ``recon_sd`` and independent Bernoullis for grey values in [0, 1], the
 default for images); the architecture (the paper: four residual blocks for 64^3 volumes; here
@@ -38,6 +46,7 @@ from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 from pysurvbridge.losses import cox_nll, elbo
 from pysurvbridge.models.base import SurvivalModel
 from pysurvbridge.models.baseline import BreslowBaseline
+from pysurvbridge.models.batches import EventTimeGrid, StreamedBreslow, iterate_batches
 from pysurvbridge.models.networks import check_mlp_args, mlp
 
 __all__ = ["CoxVAE", "CoxVAENetwork", "conv_encoder", "conv_decoder"]
@@ -113,11 +122,11 @@ class CoxVAE(SurvivalModel):
         image_shape: (H, W) for "conv" (default: the square root of D).
         standardize: z-score the inputs (default: only with "gaussian").
 
-    After ``fit``: ``baseline_`` (Breslow on the training embeddings) and the loop's state.
+    After ``fit``: ``baseline_`` (Breslow on the training embeddings; from the stream for a
+    streamed fit) and the loop's state (``train_time_``/``train_event_`` None when streamed).
     """
 
     name = "coxvae"
-    supports_streaming = False
 
     def __init__(self, latent_dim: int = 8, tau: float = 0.5, beta: float = 1.0, *,
                  encoder: str | nn.Module = "mlp", decoder: str | nn.Module = "mlp",
@@ -158,14 +167,17 @@ class CoxVAE(SurvivalModel):
     def _standardizes(self) -> bool:
         return self.reconstruction == "gaussian" if self.standardize is None else bool(self.standardize)
 
-    def fit(self, data: SurvivalData, **kwargs) -> "CoxVAE":
-        """Train on ``data`` (X = features or flattened images); keyword arguments as
+    def fit(self, data, **kwargs) -> "CoxVAE":
+        """Train on ``data`` (X = features or flattened images): a SurvivalData, or a
+        re-iterable source of ``(X, time, event)`` minibatches with one event per subject
+        (out of core; see the module docstring). Keyword arguments as
         :meth:`SurvivalModel.fit` except ``lr`` (use ``lr_autoencoder`` and ``lr_cox``)."""
         if "lr" in kwargs:
             raise InvalidParameterError("CoxVAE takes its learning rates in the constructor: lr_autoencoder= and "
                                         "lr_cox= (the paper's two optimizers), not fit(lr=)")
+        self.standardize_ = self._standardizes
         if not isinstance(data, SurvivalData):
-            raise InvalidParameterError(f"CoxVAE needs a SurvivalData, but got {type(data).__name__}")
+            return self._fit_stream(data, **kwargs)
         if self.reconstruction == "bernoulli":
             X = np.asarray(data.X)
             bad = ((X < 0) | (X > 1)).any(axis=1)
@@ -173,8 +185,47 @@ class CoxVAE(SurvivalModel):
                 raise InvalidSurvivalDataError(
                     f"reconstruction='bernoulli' needs values in [0, 1] (e.g. grey images scaled to [0, 1]); rows "
                     f"{np.flatnonzero(bad)[:5].tolist()} are outside; rescale them or use reconstruction='gaussian'")
-        self.standardize_ = self._standardizes
         return super().fit(data, **kwargs)
+
+    def _fit_stream(self, source, **kwargs) -> "CoxVAE":
+        """Out-of-core training: the shared loop over the stream, then the streamed baseline."""
+        if isinstance(source, (str, bytes, pd.DataFrame, np.ndarray, torch.Tensor)) or not hasattr(source, "__iter__"):
+            raise InvalidParameterError(f"CoxVAE needs a SurvivalData or a re-iterable source of (X, time, event) "
+                                        f"minibatches, but got {type(source).__name__}")
+        if getattr(source, "n_events", None) is not None:
+            raise InvalidParameterError(
+                f"CoxVAE models one event per subject, but the source gives {source.n_events} (time columns "
+                f"{list(source.time)}); pass time= and event= as single column names")
+        # the loop learns the scaler from ``self.standardize`` (None means: as the reconstruction)
+        chosen, self.standardize = self.standardize, self._standardizes
+        self._event_grid, self._grid_done, self._fit_source = EventTimeGrid(), False, source
+        try:
+            return super().fit(source, **kwargs)
+        finally:
+            self.standardize = chosen
+            del self._event_grid, self._grid_done, self._fit_source
+
+    def _streamed_batches(self, source, dev: torch.device):
+        """As the shared loop's, plus the [0, 1] check of "bernoulli" inputs (before
+        standardisation) and, in the first epoch, the distinct event times for the baseline."""
+        collect = not self._grid_done
+        for k, batch in enumerate(iterate_batches(source, self.n_features_, None)):
+            X = batch.X
+            if self.reconstruction == "bernoulli":
+                bad = ((X < 0) | (X > 1)).any(dim=1)
+                if bool(bad.any()):
+                    raise InvalidSurvivalDataError(
+                        f"minibatch {k + 1}: reconstruction='bernoulli' needs values in [0, 1]; rows "
+                        f"{torch.nonzero(bad).squeeze(1)[:5].tolist()} are outside; rescale them or use "
+                        "reconstruction='gaussian'")
+            if self.scaler_ is not None:
+                X = self.scaler_.transform(X)
+            if collect:
+                self._event_grid.add(batch.time.numpy(), batch.event.numpy())
+            yield X.to(dev), self._targets(batch.time.to(dev), batch.event.to(dev))
+        if collect and not self._event_grid.times().size:
+            raise InvalidSurvivalDataError("the training data have no events: every subject in the source is censored")
+        self._grid_done = True
 
     # the base loop reads ``self.standardize`` as a bool when it learns the scaler
     def _learn_inputs(self, train: SurvivalData) -> torch.Tensor:
@@ -237,10 +288,23 @@ class CoxVAE(SurvivalModel):
         return total
 
     def _after_fit(self, X, targets) -> None:
+        if targets is None:  # streamed: one more pass over the source
+            self.baseline_ = self._streamed_baseline(self._fit_source)
+            return
         time, event = targets
         mu, _ = self.network_.split(self.network_(X))
         eta = self.network_.cox(mu).squeeze(1).double().cpu().numpy()
         self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy())
+
+    def _streamed_baseline(self, source) -> BreslowBaseline:
+        """Breslow's baseline from one pass of (eta, time, event) over the source, on the event
+        times of the first epoch (equal to :meth:`BreslowBaseline.fit` on the same eta)."""
+        accumulator = StreamedBreslow(self._event_grid.times())
+        for k, batch in enumerate(iterate_batches(source, self.n_features_, self.scaler_)):
+            mu, _ = self.network_.split(self.network_(batch.X.to(self.device_)))
+            eta = self.network_.cox(mu).squeeze(1).double().cpu().numpy()
+            accumulator.add(eta, batch.time.numpy(), batch.event.numpy(), k + 1)
+        return accumulator.baseline()
 
     # ------------------------------------------------------------------ prediction
     def _mu(self, X) -> torch.Tensor:

@@ -19,6 +19,14 @@ later refactor there uses S_B(T_B)); evaluation uses every event's own training 
 ``benchmarks/mensa_rotterdam.py``). Times are divided internally by ``time_unit_`` (the mean
 observed time) so that the initial Weibull scale is of the data's order; predictions are in
 the data's unit.
+
+**Out of core.** ``fit`` also takes a re-iterable source of ``(X, times (b, K), events (b, K))``
+minibatches, e.g. ``ParquetMinibatches(..., time=[...], event=[...])`` (``(X, time (b,),
+event (b,))`` in mode "single"). One pass before training learns K, the event names (the
+source's ``event_names`` when it has them), ``time_unit_`` and the checks of in-memory data;
+with ``standardize`` the shared loop makes one more for the scaler. Each batch becomes its
+state targets by :meth:`MENSA.state_targets`' rule, and a batch of fewer than two rows joins
+the one before it, as in memory (BatchNorm).
 """
 from __future__ import annotations
 
@@ -34,7 +42,7 @@ from pysurvbridge.data.events import MultiEventData, SurvivalData, topological_o
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 from pysurvbridge.losses import trajectory_nll, weibull_mixture_log_density, weibull_mixture_log_survival, weibull_mixture_nll
 from pysurvbridge.models.base import SurvivalModel
-from pysurvbridge.models.batches import split_validation
+from pysurvbridge.models.batches import iterate_multi_event_batches, merge_small_batches, split_validation
 from pysurvbridge.models.networks import check_mlp_args
 
 __all__ = ["MENSA", "MENSANetwork"]
@@ -103,11 +111,11 @@ class MENSA(SurvivalModel):
         dtype: float64 (the paper's precision, the default) or float32.
 
     After ``fit``: ``event_names_``, ``n_states_``, ``time_unit_``, ``trajectory_index_``,
-    ``n_params_``, ``train_times_``/``train_events_`` (n, K), and the loop's state.
+    ``n_params_``, ``train_times_``/``train_events_`` (n, K; None after a streamed fit), and
+    the loop's state.
     """
 
     name = "mensa"
-    supports_streaming = False
     min_batch_rows = 2  # BatchNorm
     in_memory_types = (MultiEventData, SurvivalData)
 
@@ -148,29 +156,38 @@ class MENSA(SurvivalModel):
         return data
 
     def _check_data(self, data: MultiEventData) -> None:
-        K = data.n_event_types
+        self._check_event_count(data.n_event_types, "the data have")
+        self._check_rows(np.asarray(data.times), np.asarray(data.events), "")
+        self._check_observed(np.asarray(data.events).sum(axis=0), data.event_names, "the training data")
+
+    def _check_event_count(self, K: int, holder: str) -> None:
         if self.mode == "multi" and K < 2:
-            raise InvalidParameterError("mode='multi' needs at least two event types, but the data have K = 1; "
+            raise InvalidParameterError(f"mode='multi' needs at least two event types, but {holder} K = 1; "
                                         "use mode='single'")
         if self.mode == "single" and K != 1:
-            raise InvalidParameterError(f"mode='single' needs one event type, but the data have K = {K}")
+            raise InvalidParameterError(f"mode='single' needs one event type, but {holder} K = {K}")
+
+    def _check_rows(self, times: np.ndarray, events: np.ndarray, where: str) -> None:
+        """Row checks of (n, K) times and events; ``where`` (e.g. "minibatch 3: ") prefixes the rows."""
         if self.mode == "competing":
-            spread = np.ptp(data.times, axis=1) > 0
-            several = data.events.sum(axis=1) > 1
+            spread = np.ptp(times, axis=1) > 0
+            several = events.sum(axis=1) > 1
             bad = spread | several
             if bad.any():
                 raise InvalidSurvivalDataError(
-                    "mode='competing' needs one observed time and at most one cause per subject "
+                    f"{where}mode='competing' needs one observed time and at most one cause per subject "
                     f"(MultiEventData.from_competing_risks); rows {np.flatnonzero(bad)[:5].tolist()} differ")
-        none = [data.event_names[k] for k in range(K) if data.events[:, k].sum() == 0]
-        if none:
-            raise InvalidSurvivalDataError(f"event {none[0]!r} has no observed events in the training data "
-                                           "(its event column is all zero)")
-        zero = (data.events == 1) & (data.times <= 0)
+        zero = (events == 1) & (times <= 0)
         if zero.any():
             rows = np.flatnonzero(zero.any(axis=1))[:5].tolist()
-            raise InvalidSurvivalDataError(f"observed event times must be > 0 (a Weibull density at 0 is 0 or "
-                                           f"infinite); rows {rows} have an event at time 0")
+            raise InvalidSurvivalDataError(f"{where}observed event times must be > 0 (a Weibull density at 0 is 0 "
+                                           f"or infinite); rows {rows} have an event at time 0")
+
+    def _check_observed(self, counts: np.ndarray, names: Sequence[str], holder: str) -> None:
+        none = [names[k] for k in range(len(names)) if counts[k] == 0]
+        if none:
+            raise InvalidSurvivalDataError(f"event {none[0]!r} has no observed events in {holder} "
+                                           "(its event column is all zero)")
 
     def _trajectory_index(self, names: Sequence[str]) -> tuple[tuple[int, int], ...]:
         K = len(names)
@@ -192,9 +209,13 @@ class MENSA(SurvivalModel):
         return pairs
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: MultiEventData | SurvivalData, **kwargs) -> "MENSA":
-        """Train on multi-event data; keyword arguments as :meth:`SurvivalModel.fit`
-        (``validation`` may be a fraction or a MultiEventData). Returns self."""
+    def fit(self, data, **kwargs) -> "MENSA":
+        """Train on multi-event data (a MultiEventData, a SurvivalData in mode "single", or a
+        re-iterable source of minibatches: see the module docstring); keyword arguments as
+        :meth:`SurvivalModel.fit` (``validation`` may be a fraction or a MultiEventData).
+        Returns self."""
+        if not isinstance(data, self.in_memory_types):
+            return self._fit_stream(data, **kwargs)
         data = self._as_multi(data)
         self._check_data(data)
         validation = kwargs.get("validation")
@@ -214,6 +235,65 @@ class MENSA(SurvivalModel):
         self.n_params_ = sum(p.numel() for p in self.network_.parameters())
         return self
 
+    def _fit_stream(self, source, **kwargs) -> "MENSA":
+        """Out-of-core training: one pass for K, names, time unit and checks, then the loop."""
+        if isinstance(source, (str, bytes, pd.DataFrame, np.ndarray, torch.Tensor)) or not hasattr(source, "__iter__"):
+            raise InvalidParameterError(f"MENSA needs a MultiEventData (or a SurvivalData with mode='single') or a "
+                                        f"re-iterable source of minibatches, but got {type(source).__name__}")
+        if iter(source) is source:
+            raise InvalidParameterError(
+                "data is a one-shot iterator (e.g. a generator); training needs a source it can iterate once "
+                "per epoch, such as a torch DataLoader or ParquetMinibatches")
+        if kwargs.get("distributed"):
+            raise InvalidParameterError("distributed=True needs the training data in memory, not a stream "
+                                        f"({type(source).__name__})")
+        validation = kwargs.get("validation")
+        if validation is not None and not (self.mode == "single" and isinstance(validation, SurvivalData)):
+            raise InvalidParameterError(
+                "with streamed minibatches, MENSA takes a validation set only in mode='single', as a SurvivalData "
+                f"(the shared loop holds nothing else beside a stream); got {type(validation).__name__} in mode "
+                f"{self.mode!r}")
+        K, names, self.time_unit_ = self._scan_stream(source)
+        self.event_names_ = names
+        self.n_states_ = K + 1
+        self.trajectory_index_ = self._trajectory_index(self.event_names_)
+        super().fit(_CovariateView(source, K), **kwargs)
+        self.train_times_ = self.train_events_ = None
+        self.n_params_ = sum(p.numel() for p in self.network_.parameters())
+        return self
+
+    def _scan_stream(self, source) -> tuple[int, tuple[str, ...], float]:
+        """(K, event names, time unit) from one pass over the source, with the checks of
+        :meth:`_check_data` (rows named by minibatch)."""
+        K, counts, observed_sum, n_observed = None, None, 0.0, 0
+        for k, batch in enumerate(iterate_multi_event_batches(source, None, None)):
+            T, E = batch.time.numpy(), batch.event.numpy()
+            if K is None:
+                K = T.shape[1]
+                self._check_event_count(K, "the source gives")
+                counts = np.zeros(K)
+            self._check_rows(T, E, f"minibatch {k + 1}: ")
+            counts += E.sum(axis=0)
+            observed_sum += float(T[E == 1].sum())
+            n_observed += int((E == 1).sum())
+        if K is None:
+            raise InvalidSurvivalDataError("the data source is empty: it gave no minibatches")
+        names = getattr(source, "event_names", None)
+        if names is None or len(names) != K:
+            names = ("event",) if K == 1 else tuple(f"event{k + 1}" for k in range(K))
+        names = tuple(str(v) for v in names)
+        self._check_observed(counts, names, "the source")
+        return K, names, observed_sum / n_observed
+
+    def _streamed_batches(self, source, dev: torch.device):
+        """(X, state targets) per minibatch, as :meth:`_prepare` makes them in memory; a batch
+        of fewer than ``min_batch_rows`` rows joins the one before it."""
+        stream = source.source if isinstance(source, _CovariateView) else source
+        batches = iterate_multi_event_batches(stream, self.n_features_, self.scaler_, len(self.event_names_))
+        for batch in merge_small_batches(batches, self.min_batch_rows):
+            t, e = self._state_arrays(batch.time.numpy(), batch.event.numpy())
+            yield batch.X.to(dev), (torch.from_numpy(t / self.time_unit_).to(dev), torch.from_numpy(e).to(dev))
+
     def _split(self, data: MultiEventData, validation, seed: int):
         if isinstance(validation, MultiEventData):
             return data, validation
@@ -227,7 +307,10 @@ class MENSA(SurvivalModel):
     def state_targets(self, data: MultiEventData) -> tuple[np.ndarray, np.ndarray]:
         """(time, event) of shape (n, K + 1) in the data's unit: the K events, then the extra
         state (event-free in multi mode, censoring otherwise; see the module docstring)."""
-        T, E = np.asarray(data.times, dtype=np.float64), np.asarray(data.events, dtype=np.float64)
+        return self._state_arrays(np.asarray(data.times, dtype=np.float64), np.asarray(data.events, dtype=np.float64))
+
+    def _state_arrays(self, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`state_targets` of (n, K) float64 times and 0/1 events."""
         none = E.sum(axis=1) == 0
         if self.mode == "multi":
             first = np.where(E == 1, T, np.inf).min(axis=1)
@@ -237,6 +320,7 @@ class MENSA(SurvivalModel):
         return np.column_stack([T, extra_t]), np.column_stack([E, none.astype(np.float64)])
 
     def _prepare(self, data: MultiEventData, dev: torch.device):
+        data = self._as_multi(data)  # a SurvivalData validation set beside a stream (mode "single")
         X = torch.from_numpy(np.array(data.X, dtype=np.float32))
         if self.scaler_ is not None:
             X = self.scaler_.transform(X)
@@ -399,6 +483,8 @@ class MENSA(SurvivalModel):
                 "trajectory_index": [list(p) for p in self.trajectory_index_]}
 
     def _extra_state(self) -> dict[str, torch.Tensor]:
+        if self.train_times_ is None:  # a streamed fit
+            return {}
         return {"train.times": torch.from_numpy(np.array(self.train_times_)),
                 "train.events": torch.from_numpy(np.array(self.train_events_))}
 
@@ -407,8 +493,8 @@ class MENSA(SurvivalModel):
         self.n_states_ = len(self.event_names_) + 1
         self.time_unit_ = float(fitted["time_unit"])
         self.trajectory_index_ = tuple(tuple(p) for p in fitted["trajectory_index"])
-        self.train_times_ = state["train.times"].numpy()
-        self.train_events_ = state["train.events"].numpy()
+        self.train_times_ = state["train.times"].numpy() if "train.times" in state else None
+        self.train_events_ = state["train.events"].numpy() if "train.events" in state else None
         self.n_params_ = None
 
     @classmethod
@@ -416,3 +502,17 @@ class MENSA(SurvivalModel):
         model = super().load(path, **kwargs)
         model.n_params_ = sum(p.numel() for p in model.network_.parameters())
         return model
+
+
+class _CovariateView:
+    """A multi-event source as the shared loop reads it before training (the first batch's X
+    for the network's input width and, with ``standardize``, one pass for the scaler): each
+    batch as (X, first event's time, event). Training reads ``source`` itself
+    (:meth:`MENSA._streamed_batches`)."""
+
+    def __init__(self, source, n_events: int) -> None:
+        self.source, self.n_events = source, n_events
+
+    def __iter__(self):
+        for batch in iterate_multi_event_batches(self.source, None, None, self.n_events):
+            yield batch.X, batch.time[:, 0], batch.event[:, 0]
