@@ -183,9 +183,10 @@ class SurvivalModel:
                 raise InvalidParameterError(
                     "data is a one-shot iterator (e.g. a generator); training needs a source it "
                     "can iterate once per epoch, such as a torch DataLoader or ParquetMinibatches")
-            if validation is not None and not isinstance(validation, SurvivalData):
+            if validation is not None and not isinstance(validation, self.in_memory_types):
                 raise InvalidParameterError(
-                    "with streamed minibatches, validation must be a SurvivalData (a fraction "
+                    f"with streamed minibatches, validation must be a "
+                    f"{' or '.join(t.__name__ for t in self.in_memory_types)} (a fraction "
                     "cannot be held out of a stream)")
         elif data.n_events == 0:
             raise InvalidSurvivalDataError("the training data have no events: every subject is censored")

@@ -248,12 +248,17 @@ class MENSA(SurvivalModel):
             raise InvalidParameterError("distributed=True needs the training data in memory, not a stream "
                                         f"({type(source).__name__})")
         validation = kwargs.get("validation")
-        if validation is not None and not (self.mode == "single" and isinstance(validation, SurvivalData)):
+        if validation is not None and not isinstance(validation, (MultiEventData, SurvivalData)):
             raise InvalidParameterError(
-                "with streamed minibatches, MENSA takes a validation set only in mode='single', as a SurvivalData "
-                f"(the shared loop holds nothing else beside a stream); got {type(validation).__name__} in mode "
-                f"{self.mode!r}")
+                "with streamed minibatches, MENSA's validation set must be a MultiEventData (or a SurvivalData "
+                f"with mode='single'): a fraction cannot be held out of a stream; got {type(validation).__name__}")
         K, names, self.time_unit_ = self._scan_stream(source)
+        if validation is not None:
+            validation = self._as_multi(validation)
+            if validation.n_event_types != K:
+                raise InvalidSurvivalDataError(f"validation has {validation.n_event_types} event types, the "
+                                               f"streamed training data {K}")
+            kwargs["validation"] = validation
         self.event_names_ = names
         self.n_states_ = K + 1
         self.trajectory_index_ = self._trajectory_index(self.event_names_)

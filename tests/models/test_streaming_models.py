@@ -243,5 +243,22 @@ def test_mensa_stream_errors(tmp_path):
         MENSA().fit(ragged, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="one-shot iterator"):
         MENSA().fit((b for b in [(X, T, E)]), epochs=1, verbose=False)
-    with pytest.raises(InvalidParameterError, match="validation set only in mode='single'"):
-        MENSA().fit(_multi_source(tmp_path / "m.parquet", 50), epochs=1, validation=sim.data, verbose=False)
+    with pytest.raises(InvalidParameterError, match="a fraction cannot be held out of a stream"):
+        MENSA().fit(_multi_source(tmp_path / "m.parquet", 50), epochs=1, validation=0.2, verbose=False)
+    three = simulate_multi_event(30, K=3, seed=2).data
+    with pytest.raises(InvalidSurvivalDataError, match="validation has 3 event types, the streamed training data 2"):
+        MENSA().fit(_multi_source(tmp_path / "m.parquet", 50), epochs=1, validation=three, verbose=False)
+
+
+def test_mensa_streamed_with_a_multi_event_validation_set(tmp_path):
+    """A MultiEventData validation set beside a stream: the validation loss equals the in-memory
+    fit's with the same single batch (same weights: see the one-batch test), and early stopping
+    restores the best epoch."""
+    sim = simulate_multi_event(200, K=2, seed=1)
+    held_out = simulate_multi_event(80, K=2, seed=3).data
+    _multi_frame(sim.data).to_parquet(tmp_path / "m.parquet", index=False)
+    kw = dict(epochs=6, seed=2, verbose=False, validation=held_out, patience=2)
+    streamed = MENSA(standardize=False).fit(_multi_source(tmp_path / "m.parquet", 200), **kw)
+    memory = MENSA(standardize=False).fit(sim.data, **kw)
+    np.testing.assert_allclose(streamed.history_["val_loss"], memory.history_["val_loss"], rtol=0, atol=1e-10)
+    assert streamed.best_epoch_ == memory.best_epoch_
