@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -44,8 +43,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from pysurvbridge.errors import (ConvergenceWarning, InvalidParameterError, InvalidSurvivalDataError,
-                                 SurvBridgeError)
+from pysurvbridge.classical.newton import newton_maximise, warn_if_infinite
+from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, SurvBridgeError
 from pysurvbridge.losses.cox import LINEAR_SPREAD, _log_sub_exp
 
 __all__ = ["DistributedSetupError", "ensure_process_group", "close_process_group", "rank_and_size",
@@ -576,15 +575,15 @@ def _cluster_keys(cluster: np.ndarray) -> np.ndarray:
 
 def newton_cox_distributed(X: np.ndarray, stop: np.ndarray, event: np.ndarray, *, start=None, strata=None,
                            cluster=None, ties: str = "efron", group=None, max_iter: int = 30,
-                           eps: float = 1e-12) -> DistributedCoxResult:
+                           eps: float = 1e-12, names: Sequence[str] | None = None) -> DistributedCoxResult:
     """Newton-Raphson on the partial likelihood of the rows of all processes (each passes its
     own rows; every process of ``group`` must call it with the same ``ties``).
 
     Per iteration: one all_reduce of the per-group sums S0 and S1 of this process's rows at
     risk (and their tied-event parts; G (2 + 2p) numbers on the shared grid of event times),
     and one of the p x p sum of r_i a_i x_i x_i' (a_i needs the global denominators; S2 is
-    never formed per group). Score, information, step halving and the convergence rule are the
-    native engine's (``classical.native.fit_newton``). ``cluster`` (subject ids; default: one
+    never formed per group). Step halving, the convergence rule and the warnings are the native
+    engine's (``classical.newton``). ``cluster`` (subject ids; default: one
     per row) must put each subject's rows in one process: the robust sandwich then adds
     per-process sums of per-subject score residuals.
     """
@@ -618,38 +617,11 @@ def newton_cox_distributed(X: np.ndarray, stop: np.ndarray, event: np.ndarray, *
     if rs.n_groups == 0:
         raise InvalidSurvivalDataError("no process has an event: the partial likelihood is empty")
     model = _GlobalCox(X, rs, ties, group)
-    beta = np.zeros(p)
-    sums = model.sums(beta)
-    current = null = sums["loglik"]
-    converged, iterations, change = False, 0, float("nan")
-    reason = f"relative change in log-likelihood still above {eps:g}"
-    for iterations in range(1, max_iter + 1):
-        with np.errstate(all="ignore"):
-            score, info = model.score_info(sums)
-        if not (np.isfinite(score).all() and np.isfinite(info).all()):
-            reason = "risk scores over- or underflow: a coefficient is running off to infinity"
-            break
-        step = np.linalg.solve(info, score)
-        halvings = 0
-        while True:
-            with np.errstate(all="ignore"):
-                new_sums = model.sums(beta + step)
-            new = new_sums["loglik"]
-            if new >= current - 1e-11 * abs(current) or halvings >= 30:
-                break
-            step, halvings = step / 2, halvings + 1
-        beta, sums = beta + step, new_sums
-        change = abs(current - new) / max(abs(new), 1e-300)
-        current = new
-        if change <= eps or float(np.abs(step).max()) < 1e-13:
-            converged = True
-            break
-    if not converged:
-        warnings.warn(f"Newton-Raphson did not converge: stopped after {iterations} iterations ({reason}; "
-                      f"last relative change {change:.2e}); coefficients may be infinite (monotone likelihood)",
-                      ConvergenceWarning, stacklevel=2)
+    fit = newton_maximise(model.sums, lambda sums: sums["loglik"], model.score_info, p,
+                          max_iter=max_iter, eps=eps, stacklevel=3)
+    beta, sums, converged = fit.beta, fit.state, fit.converged
     with np.errstate(all="ignore") if not converged else contextlib.nullcontext():
-        _, info = model.score_info(sums)
+        score, info = model.score_info(sums)
         resid = model.residuals(sums)
     var = np.linalg.inv(info)
     codes = pd.factorize(cluster)[0]
@@ -661,7 +633,9 @@ def newton_cox_distributed(X: np.ndarray, stop: np.ndarray, event: np.ndarray, *
                              "time": rs.group_time, "hazard": hazard})
     baseline["cumhaz"] = baseline.groupby("stratum", dropna=False)["hazard"].cumsum()
     counts = model._sum(np.array([n]))
-    return DistributedCoxResult(beta, var, var @ meat @ var, float(current), float(null), iterations, converged,
+    if converged:
+        warn_if_infinite(beta, score @ var, names or [f"column {j}" for j in range(p)], stacklevel=2)
+    return DistributedCoxResult(beta, var, var @ meat @ var, fit.loglik, fit.loglik_null, fit.iterations, converged,
                                 baseline, int(counts[0]), int(model.x_events[p]), n_subjects)
 
 
@@ -740,7 +714,7 @@ def fit_cox_distributed(data, covariates: Sequence[str] | None = None, *, model:
                          start=frame["start"].to_numpy(np.float64) if counting else None,
                          strata=strata, cluster=frame["id"].to_numpy())
     res = newton_cox_distributed(X, problem.stop, problem.event, start=problem.start, strata=strata,
-                                 cluster=problem.cluster, ties=ties, group=group)
+                                 cluster=problem.cluster, ties=ties, group=group, names=list(names))
     cols = list(names)
     return ClassicalFit(
         model=model, label=MODEL_LABELS[model], engine="native-distributed", ties=ties,

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import contextlib
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,7 @@ import pandas as pd
 
 from pysurvbridge.classical._sweeps import group_residual_sums, kernels
 from pysurvbridge.classical.design import CoxProblem
-from pysurvbridge.errors import ConvergenceWarning
+from pysurvbridge.classical.newton import newton_maximise, warn_if_infinite
 
 
 @dataclass(frozen=True)
@@ -48,45 +47,9 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     rs = RiskSets(problem.stop, problem.event, problem.start, problem.strata,
                   force_numpy=_force_numpy)
     model = _Model(problem.X, rs, ties, _force_numpy)
-    p = model.X.shape[1]
-    beta = np.zeros(p)
-    state = model.sweep(beta)
-    current = null = state.loglik
-    converged = False
-    iterations = 0
-    change = float("nan")
-    reason = f"relative change in log-likelihood still above {eps:g}"
-    for iterations in range(1, max_iter + 1):
-        with np.errstate(all="ignore"):  # overflow is caught by the test below and warned about
-            score, info = model.derivatives(state)
-        if not (np.isfinite(score).all() and np.isfinite(info).all()):
-            reason = "risk scores over- or underflow: a coefficient is running off to infinity"
-            break
-        step = np.linalg.solve(info, score)
-        halvings = 0
-        while True:
-            with np.errstate(all="ignore"):  # a diverging step is caught by the test below
-                new_state = model.sweep(beta + step)
-            new = new_state.loglik
-            # accept an increase, or a decrease within rounding of the sums near the optimum;
-            # anything else (and nan) halves the step, as coxph does
-            if new >= current - 1e-11 * abs(current) or halvings >= 30:
-                break
-            step = step / 2
-            halvings += 1
-        beta, state = beta + step, new_state
-        change = abs(current - new) / max(abs(new), 1e-300)
-        current = new
-        if change <= eps or float(np.abs(step).max()) < 1e-13:
-            converged = True
-            break
-    if not converged:
-        warnings.warn(
-            f"Newton-Raphson did not converge: stopped after {iterations} iterations ({reason}; "
-            f"last relative change {change:.2e}); coefficients may be infinite (monotone "
-            "likelihood)",
-            ConvergenceWarning, stacklevel=3,
-        )
+    fit = newton_maximise(model.sweep, lambda st: st.loglik, model.derivatives, model.X.shape[1],
+                          max_iter=max_iter, eps=eps, stacklevel=4)
+    beta, state, converged = fit.beta, fit.state, fit.converged
 
     # a diverged fit (already warned about) over/underflows: NaN SEs, no noise
     with np.errstate(all="ignore") if not converged else contextlib.nullcontext():
@@ -96,23 +59,8 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
         baseline = model.baseline(state, problem.strata)
     robust = var @ meat @ var
     if converged:
-        _warn_infinite(beta, state.score @ var, problem.covariates)
-    return NativeResult(beta, var, robust, state.loglik, null, iterations, converged, baseline)
-
-
-def _warn_infinite(beta: np.ndarray, next_step: np.ndarray, names) -> None:
-    """coxph's check after a converged fit: a coefficient whose next Newton step (score times
-    the inverse information) is still large against it is running off to infinity (monotone
-    likelihood); R warns "Loglik converged before variable ...; coefficient may be infinite".
-    Thresholds are coxph.control()'s defaults: eps = 1e-9 and toler.inf = sqrt(eps)."""
-    step = np.abs(next_step)
-    flagged = np.flatnonzero((step > 1e-9) & (step > np.sqrt(1e-9) * np.abs(beta)))
-    if len(flagged):
-        which = ", ".join(str(names[i]) for i in flagged)
-        warnings.warn(
-            f"log-likelihood converged before variable(s) {which}; coefficient may be infinite "
-            "(monotone likelihood: the covariate nearly separates the outcome)",
-            ConvergenceWarning, stacklevel=3)
+        warn_if_infinite(beta, state.score @ var, problem.covariates, stacklevel=4)
+    return NativeResult(beta, var, robust, state.loglik, fit.loglik_null, fit.iterations, converged, baseline)
 
 
 class RiskSets:
