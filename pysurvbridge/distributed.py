@@ -43,6 +43,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from pysurvbridge.classical.native import NativeResult
 from pysurvbridge.classical.newton import newton_maximise, warn_if_infinite
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, SurvBridgeError
 from pysurvbridge.losses.cox import LINEAR_SPREAD, _log_sub_exp
@@ -553,17 +554,10 @@ class _GlobalCox:
 
 
 @dataclass(frozen=True)
-class DistributedCoxResult:
-    """Output of :func:`newton_cox_distributed` (identical in every process)."""
+class DistributedCoxResult(NativeResult):
+    """Output of :func:`newton_cox_distributed` (identical in every process): the native
+    engine's result, with the counts over all processes."""
 
-    beta: np.ndarray
-    var: np.ndarray
-    robust_var: np.ndarray
-    loglik: float
-    loglik_null: float
-    iterations: int
-    converged: bool
-    baseline: pd.DataFrame
     n_rows: int
     n_events: int
     n_subjects: int
@@ -678,7 +672,7 @@ def fit_cox_distributed(data, covariates: Sequence[str] | None = None, *, model:
     """
     from pysurvbridge.classical.design import MODEL_LABELS, CoxProblem, _choose_covariates
     from pysurvbridge.classical.r_engine import r_call_text
-    from pysurvbridge.classical.results import ClassicalFit
+    from pysurvbridge.classical.recurrent import _result
     from pysurvbridge.data.events import SurvivalData
     from pysurvbridge.data.recurrent import RecurrentData
 
@@ -715,18 +709,9 @@ def fit_cox_distributed(data, covariates: Sequence[str] | None = None, *, model:
                          strata=strata, cluster=frame["id"].to_numpy())
     res = newton_cox_distributed(X, problem.stop, problem.event, start=problem.start, strata=strata,
                                  cluster=problem.cluster, ties=ties, group=group, names=list(names))
-    cols = list(names)
-    return ClassicalFit(
-        model=model, label=MODEL_LABELS[model], engine="native-distributed", ties=ties,
-        coef=pd.Series(res.beta, index=cols, name="coef"),
-        se=pd.Series(np.sqrt(np.diag(res.var)), index=cols, name="se(coef)"),
-        robust_se=pd.Series(np.sqrt(np.diag(res.robust_var)), index=cols, name="robust se"),
-        var=pd.DataFrame(res.var, index=cols, columns=cols),
-        robust_var=pd.DataFrame(res.robust_var, index=cols, columns=cols),
-        loglik=res.loglik, loglik_null=res.loglik_null, n_subjects=res.n_subjects, n_rows=res.n_rows,
-        n_events=res.n_events, iterations=res.iterations, r_call=r_call_text(problem, ties),
-        baseline=res.baseline, strata_name="enum" if strata is not None else None,
-        concordance_inputs=None, _cache={"concordance": float("nan")})
+    return _result(problem, "native-distributed", ties, res.beta, res.var, res.robust_var, res.loglik,
+                   res.loglik_null, res.iterations, float("nan"), r_call_text(problem, ties), res.baseline,
+                   counts=(res.n_subjects, res.n_rows, res.n_events))
 
 
 # ---------------------------------------------------------------------- data-parallel training

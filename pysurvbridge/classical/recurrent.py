@@ -54,11 +54,16 @@ def _fit(model: str, data: SurvivalData | RecurrentData, covariates: Sequence[st
 
 
 def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, loglik,
-            loglik_null, iterations, concordance, r_call, baseline=None) -> ClassicalFit:
+            loglik_null, iterations, concordance, r_call, baseline=None, *,
+            counts: tuple[int, int, int] | None = None) -> ClassicalFit:
+    """The ClassicalFit of estimates on ``problem``. ``counts`` (subjects, rows, events) are
+    given when ``problem`` holds only part of the data (one process of a distributed fit): the
+    counts are then global, and concordance is not computed from these rows."""
     names = list(problem.covariates)
     eta = problem.X @ beta
     if baseline is None:
         baseline = breslow_baseline(eta, problem.stop, problem.event, problem.start, problem.strata)
+    n_subjects, n_rows, n_events = counts or (problem.n_subjects, len(problem.stop), problem.n_events)
     return ClassicalFit(
         model=problem.model, label=MODEL_LABELS[problem.model], engine=engine, ties=ties,
         coef=pd.Series(beta, index=names, name="coef"),
@@ -67,10 +72,10 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
         var=pd.DataFrame(var, index=names, columns=names),
         robust_var=pd.DataFrame(robust_var, index=names, columns=names),
         loglik=float(loglik), loglik_null=float(loglik_null),
-        n_subjects=problem.n_subjects, n_rows=len(problem.stop), n_events=problem.n_events,
+        n_subjects=n_subjects, n_rows=n_rows, n_events=n_events,
         iterations=int(iterations), r_call=r_call,
         baseline=baseline, strata_name="enum" if problem.strata is not None else None,
-        concordance_inputs=(eta, problem.stop, problem.event, problem.start, problem.strata),
+        concordance_inputs=None if counts else (eta, problem.stop, problem.event, problem.start, problem.strata),
         _cache={} if concordance is None else {"concordance": float(concordance)},
     )
 
