@@ -40,7 +40,7 @@ def _median_fit(make, big, small, repeats: int) -> tuple[float, object, dict]:
 
     make(small)()
     fit = make(big)
-    rss_data = _rss_mb()
+    rss_data = harness.memory_mb("VmRSS")
     times, out = [], None
     for _ in range(repeats):
         sec, out = _timed(fit)
@@ -48,14 +48,6 @@ def _median_fit(make, big, small, repeats: int) -> tuple[float, object, dict]:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
     return sorted(times)[len(times) // 2], out, {"rss_data_mb": rss_data, "peak_mb": peak,
                                                  "times": times}
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 COX_TASKS = {"cox": 3, "cox_cont": None, "cox_dec2": 2}  # decimals of the event times

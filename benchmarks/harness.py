@@ -38,3 +38,13 @@ def markdown(df, digits: int = 3) -> str:
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy()]
     return "\n".join(lines)
+
+
+def memory_mb(field: str = "VmRSS") -> float:
+    """A memory figure of this process from /proc/self/status, MB: "VmRSS" (resident now) or
+    "VmHWM" (peak resident)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"{field} not found in /proc/self/status")

@@ -38,6 +38,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
 P = 10
 BETA = [0.5, -0.4, 0.3, -0.2, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0]
 BETA2 = [-0.3, 0.0, 0.4, 0.0, 0.0, 0.2, 0.0, 0.0, 0.0, 0.0]
@@ -47,11 +50,7 @@ COVARIATES = [f"x{j + 1}" for j in range(P)]
 
 def peak_mb() -> float:
     """This process's peak resident set size (VmHWM), MB."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError("VmHWM not found in /proc/self/status")
+    return harness.memory_mb("VmHWM")
 
 
 def write_shards(directory: str, n: int, shard_rows: int, decimals: int | None) -> dict:
