@@ -14,7 +14,7 @@ import inspect
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,9 +70,18 @@ class SurvivalModel:
     def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
         raise NotImplementedError
 
-    def _after_fit(self, inputs, targets: tuple[torch.Tensor, ...] | None) -> None:
-        """Called after training (eval mode, no grad) with the training inputs and targets from
-        :meth:`_prepare` (None when streamed)."""
+    def _after_fit(self, inputs, targets: tuple[torch.Tensor, ...]) -> None:
+        """Called after in-memory training (eval mode, no grad) with the training inputs and
+        targets from :meth:`_prepare`."""
+
+    def _after_stream_fit(self, source: Iterable) -> None:
+        """Called after streamed training (eval mode, no grad) with the source (a model that
+        needs a pass over its training data, e.g. for a baseline hazard, makes it here)."""
+
+    def _stream_inputs(self, source: Iterable) -> Iterator[torch.Tensor]:
+        """(batch, p) covariates of each minibatch of ``source``, unstandardised: what the loop
+        reads before training (the input width; the scaler's pass)."""
+        return (batch.X for batch in iterate_batches(source, None, None))
 
     def _survival_at(self, output: torch.Tensor, times: np.ndarray) -> np.ndarray:
         """(n, len(times)) survival probabilities from the network's (n, ...) output."""
@@ -197,11 +206,11 @@ class SurvivalModel:
             self.device_ = dev
             if streamed:
                 train, val = None, validation
-                first = next(iter(iterate_batches(data, None, None)))
-                self.n_features_ = first.X.shape[1]
+                first = next(iter(self._stream_inputs(data)))
+                self.n_features_ = first.shape[1]
                 self.covariates_ = None
-                self.scaler_ = StandardScaler.from_stream(data) if self.standardize else None
-                example = first.X if self.scaler_ is None else self.scaler_.transform(first.X)
+                self.scaler_ = StandardScaler.from_batches(self._stream_inputs(data)) if self.standardize else None
+                example = first if self.scaler_ is None else self.scaler_.transform(first)
             else:
                 train, val = self._split(data, validation, seed)
                 example = self._learn_inputs(train)
@@ -255,7 +264,10 @@ class SurvivalModel:
             self.best_epoch_ = log.best_epoch
             self.network_.eval()
             with torch.no_grad():
-                self._after_fit(inputs_tr, targets_tr)
+                if streamed:
+                    self._after_stream_fit(data)
+                else:
+                    self._after_fit(inputs_tr, targets_tr)
         self.train_time_ = self.train_event_ = None
         if isinstance(train, SurvivalData):
             self.train_time_ = np.asarray(train.time)

@@ -41,11 +41,12 @@ class StandardScaler:
         return cls(torch.from_numpy(X.mean(axis=0)), torch.from_numpy(np.where(sd > 0, sd, 1.0)))
 
     @classmethod
-    def from_stream(cls, source: Iterable) -> "StandardScaler":
-        """One pass over a minibatch source (sums in float64, shifted by the first batch)."""
+    def from_batches(cls, inputs: Iterable[torch.Tensor]) -> "StandardScaler":
+        """One pass over (batch, p) covariate tensors (sums in float64, shifted by the first
+        batch)."""
         n, s1, s2, shift = 0, None, None, None
-        for b in iterate_batches(source, None, None):
-            x = b.X.to(torch.float64)
+        for X in inputs:
+            x = X.to(torch.float64)
             if shift is None:
                 shift = x.mean(dim=0)
                 s1 = torch.zeros_like(shift)

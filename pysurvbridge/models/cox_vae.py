@@ -198,12 +198,12 @@ class CoxVAE(SurvivalModel):
                 f"{list(source.time)}); pass time= and event= as single column names")
         # the loop learns the scaler from ``self.standardize`` (None means: as the reconstruction)
         chosen, self.standardize = self.standardize, self._standardizes
-        self._event_grid, self._grid_done, self._fit_source = EventTimeGrid(), False, source
+        self._event_grid, self._grid_done = EventTimeGrid(), False
         try:
             return super().fit(source, **kwargs)
         finally:
             self.standardize = chosen
-            del self._event_grid, self._grid_done, self._fit_source
+            del self._event_grid, self._grid_done
 
     def _streamed_batches(self, source, dev: torch.device):
         """As the shared loop's, plus the [0, 1] check of "bernoulli" inputs (before
@@ -288,15 +288,12 @@ class CoxVAE(SurvivalModel):
         return total
 
     def _after_fit(self, X, targets) -> None:
-        if targets is None:  # streamed: one more pass over the source
-            self.baseline_ = self._streamed_baseline(self._fit_source)
-            return
         time, event = targets
         mu, _ = self.network_.split(self.network_(X))
         eta = self.network_.cox(mu).squeeze(1).double().cpu().numpy()
         self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy())
 
-    def _streamed_baseline(self, source) -> BreslowBaseline:
+    def _after_stream_fit(self, source) -> None:
         """Breslow's baseline from one pass of (eta, time, event) over the source, on the event
         times of the first epoch (equal to :meth:`BreslowBaseline.fit` on the same eta)."""
         accumulator = StreamedBreslow(self._event_grid.times())
@@ -304,7 +301,7 @@ class CoxVAE(SurvivalModel):
             mu, _ = self.network_.split(self.network_(batch.X.to(self.device_)))
             eta = self.network_.cox(mu).squeeze(1).double().cpu().numpy()
             accumulator.add(eta, batch.time.numpy(), batch.event.numpy(), k + 1)
-        return accumulator.baseline()
+        self.baseline_ = accumulator.baseline()
 
     # ------------------------------------------------------------------ prediction
     def _mu(self, X) -> torch.Tensor:

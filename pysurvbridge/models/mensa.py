@@ -262,7 +262,7 @@ class MENSA(SurvivalModel):
         self.event_names_ = names
         self.n_states_ = K + 1
         self.trajectory_index_ = self._trajectory_index(self.event_names_)
-        super().fit(_CovariateView(source, K), **kwargs)
+        super().fit(source, **kwargs)
         self.train_times_ = self.train_events_ = None
         self.n_params_ = sum(p.numel() for p in self.network_.parameters())
         return self
@@ -290,11 +290,13 @@ class MENSA(SurvivalModel):
         self._check_observed(counts, names, "the source")
         return K, names, observed_sum / n_observed
 
+    def _stream_inputs(self, source):
+        return (batch.X for batch in iterate_multi_event_batches(source, None, None, len(self.event_names_)))
+
     def _streamed_batches(self, source, dev: torch.device):
         """(X, state targets) per minibatch, as :meth:`_prepare` makes them in memory; a batch
         of fewer than ``min_batch_rows`` rows joins the one before it."""
-        stream = source.source if isinstance(source, _CovariateView) else source
-        batches = iterate_multi_event_batches(stream, self.n_features_, self.scaler_, len(self.event_names_))
+        batches = iterate_multi_event_batches(source, self.n_features_, self.scaler_, len(self.event_names_))
         for batch in merge_small_batches(batches, self.min_batch_rows):
             t, e = self._state_arrays(batch.time.numpy(), batch.event.numpy())
             yield batch.X.to(dev), (torch.from_numpy(t / self.time_unit_).to(dev), torch.from_numpy(e).to(dev))
@@ -507,17 +509,3 @@ class MENSA(SurvivalModel):
         model = super().load(path, **kwargs)
         model.n_params_ = sum(p.numel() for p in model.network_.parameters())
         return model
-
-
-class _CovariateView:
-    """A multi-event source as the shared loop reads it before training (the first batch's X
-    for the network's input width and, with ``standardize``, one pass for the scaler): each
-    batch as (X, first event's time, event). Training reads ``source`` itself
-    (:meth:`MENSA._streamed_batches`)."""
-
-    def __init__(self, source, n_events: int) -> None:
-        self.source, self.n_events = source, n_events
-
-    def __iter__(self):
-        for batch in iterate_multi_event_batches(self.source, None, None, self.n_events):
-            yield batch.X, batch.time[:, 0], batch.event[:, 0]
