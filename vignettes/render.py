@@ -22,6 +22,7 @@ import datetime as _dt
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -146,8 +147,6 @@ def render_r(src: Path, out: Path, fast: bool, timeout: int) -> float:
 def _strip_scripts(page: str) -> str:
     """Drop rmarkdown's embedded scripts (jQuery, bootstrap, pandoc's fix-ups): the pages are
     static, and the vignette test requires that nothing on them runs. Its style sheets stay."""
-    import re
-
     return re.sub(r"<script\b[^>]*>.*?</script>", "", page, flags=re.S | re.I)
 
 
