@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from pysurvbridge.errors import InvalidSurvivalDataError
+from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 
 MAX_ROWS_SHOWN = 5
 
@@ -33,6 +33,13 @@ def describe_rows(df: pd.DataFrame, mask: np.ndarray, id_col: str | None = None)
 
 def _plain(x: object) -> object:
     return x.item() if isinstance(x, np.generic) else x
+
+
+def positive_number(name: str, value: float) -> float:
+    """``value`` as a float when it is a positive finite number; else an error naming ``name``."""
+    if not (isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value) and value > 0):
+        raise InvalidParameterError(f"{name} must be a positive number, but was {value!r}")
+    return float(value)
 
 
 def require_frame(df: object, what: str) -> pd.DataFrame:
