@@ -14,10 +14,11 @@ from pysurvbridge.errors import (  # noqa: F401  (re-exported)
     SurvBridgeError,
 )
 
-# `pysurvbridge.compare(...)` is the function (bound after its submodule is imported, so the
-# name refers to the function, not the module); it imports pandas, not torch or R.
-from pysurvbridge.compare import Comparison, compare  # noqa: E402,F401
-from pysurvbridge.multi_event_compare import MultiEventComparison  # noqa: E402,F401
+# `pysurvbridge.compare(...)` is the function of the comparison layer; it imports pandas, not
+# torch or R. Importing the report registers the renderers of the result types (the comparison
+# layer never imports the report: docs/architecture.md).
+import pysurvbridge.report  # noqa: E402,F401
+from pysurvbridge.comparison import Comparison, MultiEventComparison, compare  # noqa: E402,F401
 
 __all__ = [
     "__version__",

@@ -40,18 +40,18 @@ def _compare(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from pysurvbridge.compare import DATASETS, compare
+    from pysurvbridge.comparison import compare
+    from pysurvbridge.data import catalog
     from pysurvbridge.data.events import SurvivalData
     from pysurvbridge.data.recurrent import RecurrentData
     from pysurvbridge.errors import InvalidParameterError
-    from pysurvbridge.multi_event_compare import MULTI_DATASETS
 
-    if args.data in DATASETS or args.data in MULTI_DATASETS:
+    if args.data in catalog.names():
         data = args.data
     else:
         path = Path(args.data)
         if not path.exists():
-            names = ", ".join(list(DATASETS) + list(MULTI_DATASETS))
+            names = ", ".join(catalog.names())
             raise InvalidParameterError(f"{args.data!r} is neither a data set ({names}) nor a file")
         covariates, one_hot = _names(args.covariates or ""), _names(args.one_hot or "")
         if args.time is not None:  # one row per subject: single-event data
@@ -125,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "models: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, nnet-survival, lstm-cox, lstm-cox-paper "
                 "(bladder1 only);\nmulti-event: cox-per-event, multistate-cox, deepsurv-per-event, mensa, "
                 "mensa-no-trajectory, earlier-event-first"))
-    p.add_argument("data", help="bladder1, bladder, cgd, rotterdam-multi, rotterdam-competing, surv-digits, "
-                                "lesions, or a CSV of (start, stop] rows")
+    p.add_argument("data", help="a data set of the catalogue (bladder1, bladder, cgd, rotterdam, support, "
+                                "surv-digits, lesions, rotterdam-multi, rotterdam-competing) or a CSV file")
     p.add_argument("--models", default=None,
                    help="comma-separated model names (default: cox,ag,wlw,pwp-total,lstm-cox; for multi-event data "
                         "cox-per-event,multistate-cox,deepsurv-per-event,mensa,earlier-event-first)")

@@ -56,7 +56,7 @@ def r_unusable_reason() -> str | None:
 def applicable_models(models: Sequence[str], data: SurvivalData | RecurrentData) -> list[str]:
     """The classical model names among ``models`` (deduplicated, in order) that apply to
     ``data``: only "cox" on single-event data."""
-    from pysurvbridge.registry import CLASSICAL_MODELS
+    from pysurvbridge.classical.by_name import CLASSICAL_MODELS
 
     recurrent = isinstance(data, RecurrentData)
     return [m for m in dict.fromkeys(models) if m in CLASSICAL_MODELS and (recurrent or m == "cox")]
@@ -97,7 +97,7 @@ def classical_agreement(train: SurvivalData | RecurrentData, models: Sequence[st
     coefficients); one row with quantity "fit" when either engine fails. The fits' own
     warnings are silenced here (compare() notes them from its own fits)."""
     from pysurvbridge.classical.external import fit_from_estimates
-    from pysurvbridge.registry import fit_classical
+    from pysurvbridge.classical.by_name import fit_classical
 
     engines = f"native vs {reference_label}"
     rows: list[dict] = []
@@ -247,7 +247,7 @@ def check_split(split, runs: dict, specs: Sequence, *, requested: bool | None, r
     says why not when it cannot run). Returns (rows or None, notes, warning texts)."""
     import time
 
-    from pysurvbridge.registry import CLASSICAL_MODELS
+    from pysurvbridge.classical.by_name import CLASSICAL_MODELS
 
     if requested is False:
         return None, [], []

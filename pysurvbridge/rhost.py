@@ -157,7 +157,7 @@ def _encode_column(name: str, s: pd.Series, dates: Sequence[str]) -> dict:
         return {"kind": "double", "values": values, "na": na}
     if pd.api.types.is_datetime64_any_dtype(dtype):
         utc = s.dt.tz_convert("UTC") if s.dt.tz is not None else s
-        seconds = (utc.astype("datetime64[ns]" if s.dt.tz is None else f"datetime64[ns, UTC]")
+        seconds = (utc.astype("datetime64[ns]" if s.dt.tz is None else "datetime64[ns, UTC]")
                    .to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9)
         seconds = np.where(na, 0.0, seconds)
         if name in dates:
@@ -288,11 +288,9 @@ def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None 
     data = _training_data(model, design, resp)
     params = {k: _from_r(v) for k, v in dict(params or {}).items()}
     if model == "coxvae" and "encoder" not in params:  # compare()'s rule: conv only for square images in [0, 1]
-        from pysurvbridge.registry import _looks_like_images
+        from pysurvbridge.comparison.builtin import coxvae_architecture
 
-        images = _looks_like_images(data)
-        params.update(encoder="conv" if images else "mlp", decoder="conv" if images else "mlp",
-                      reconstruction="bernoulli" if images else "gaussian")
+        params.update(coxvae_architecture(data))
     if model == "mensa" and "mode" not in params:
         params["mode"] = "competing" if "cause" in resp else "single"
     fit_args = {k: _from_r(v) for k, v in dict(fit_args or {}).items()}
@@ -430,8 +428,9 @@ def compare_from_r(data: Any, models: Sequence[str], fitter: Callable | None, *,
     counting-process rows (id, start, stop, event, covariates) or of (time, event, covariates);
     classical models among ``models`` are fitted by ``fitter`` (the R session), the neural ones
     here; with ``crosscheck`` the R session's coxph is compared with the native engine."""
-    from pysurvbridge.compare import compare
-    from pysurvbridge.registry import CLASSICAL_MODELS, external_classical_spec
+    from pysurvbridge.classical.by_name import CLASSICAL_MODELS
+    from pysurvbridge.comparison import compare
+    from pysurvbridge.comparison.builtin import external_classical_spec
 
     data = _comparison_data(data)
     names = [str(m) for m in np.asarray(models, dtype=object).reshape(-1)]

@@ -11,10 +11,10 @@ import pytest
 
 from pysurvbridge import metrics
 from pysurvbridge.classical import fit_andersen_gill, fit_cox
-from pysurvbridge.compare import compare
+from pysurvbridge.comparison import compare
 from pysurvbridge.data import bladder1_recurrent
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.registry import REGISTRY, ModelRun, ModelSpec, register
+from pysurvbridge.comparison import REGISTRY, ModelRun, ModelSpec, register
 
 
 @pytest.fixture(scope="module")

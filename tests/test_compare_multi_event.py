@@ -13,7 +13,7 @@ import pytest
 from pysurvbridge import compare, metrics
 from pysurvbridge.data.datasets import rotterdam_multi_event
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.multi_event_compare import MultiEventComparison, compare_multi_event, stratified_split
+from pysurvbridge.comparison import MultiEventComparison, compare_multi_event, stratified_split
 from pysurvbridge.simulate import simulate_multi_event
 
 MODELS = ["cox-per-event", "multistate-cox", "deepsurv-per-event", "mensa", "earlier-event-first"]

@@ -15,9 +15,9 @@ import pytest
 
 from pysurvbridge import crosscheck, rbridge
 from pysurvbridge.classical.r_engine import RResult
-from pysurvbridge.compare import compare
+from pysurvbridge.comparison import compare
 from pysurvbridge.errors import StatisticalWarning
-from pysurvbridge.registry import fit_classical
+from pysurvbridge.classical import fit_classical
 
 MODELS = ["cox", "ag", "wlw", "pwp-total"]
 

@@ -16,7 +16,7 @@ def test_import_is_light():
 
 def test_compare_is_the_function():
     import pysurvbridge
-    import pysurvbridge.compare  # noqa: F401  (a later submodule import must not rebind the name)
+    import pysurvbridge.comparison  # noqa: F401  (a later submodule import must not rebind the name)
 
     assert callable(pysurvbridge.compare) and pysurvbridge.compare.__name__ == "compare"
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from pysurvbridge.compare import compare
+from pysurvbridge.comparison import compare
 
 MODELS = ["cox", "ag", "wlw", "lstm-cox"]
 
@@ -85,7 +85,7 @@ def test_first_event_data_of_the_multi_event_report():
 
     from pysurvbridge.data import datasets
     from pysurvbridge.data.events import MultiEventData
-    from pysurvbridge.report_multi_event import first_event, pre_empting_events
+    from pysurvbridge.report.multi_event import first_event, pre_empting_events
 
     assert pre_empting_events(3, [(0, 1), (1, 2)], competing=False) == [(1, 2), (2,), ()]
     assert pre_empting_events(2, [], competing=False) == [(), ()]

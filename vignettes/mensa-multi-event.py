@@ -38,7 +38,7 @@ import torch
 from pysurvbridge import compare
 from pysurvbridge.data import rotterdam_multi_event
 from pysurvbridge.metrics import cumulative_incidence, kaplan_meier
-from pysurvbridge.report_multi_event import first_event, pre_empting_events
+from pysurvbridge.report.multi_event import first_event, pre_empting_events
 
 torch.set_num_threads(1)
 pd.set_option("display.precision", 3)

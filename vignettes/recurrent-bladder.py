@@ -46,7 +46,7 @@ from pysurvbridge.classical import (fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
                                     mean_cumulative_function)
 from pysurvbridge.data import bladder1_recurrent, prepared
 from pysurvbridge.models import LSTMCox
-from pysurvbridge.registry import ModelSpec, spec_for
+from pysurvbridge.comparison import ModelSpec, spec_for
 
 torch.set_num_threads(1)  # small networks: one thread is as fast and leaves the other cores alone
 pd.set_option("display.precision", 4)

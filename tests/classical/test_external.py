@@ -15,7 +15,8 @@ from pysurvbridge.classical.external import estimates_from_mapping, fit_from_est
 from pysurvbridge.classical.native import fit_newton
 from pysurvbridge.data import prepared
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.registry import external_classical_spec, fit_classical
+from pysurvbridge.classical import fit_classical
+from pysurvbridge.comparison.builtin import external_classical_spec
 
 
 def _native_fitter(kind, train, ties):

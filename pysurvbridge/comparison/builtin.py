@@ -1,105 +1,31 @@
-"""The model registry of ``compare()``: a name -> how to fit it on a training split and what it
-predicts for the test split. A new model plugs in with one ``register(ModelSpec(...))``.
+"""The built-in models for single-event and recurrent data: how each fits on a training split
+and what it predicts for the test subjects (a :class:`ModelRun`). Scoring is the comparison's.
 
-Every runner receives a :class:`Split` and returns a :class:`ModelRun`; ``compare`` scores all
-runs with the same metrics, so no runner computes a metric itself.
+Classical: "cox" (time to first event on recurrent data), "ag", "wlw", "pwp-total", "pwp-gap",
+and "cox-embedding" (Cox on CoxVAE's embedding). Deep: "deepsurv", "cox-nnet",
+"nnet-survival", "coxvae", "lstm-cox" (history protocol) and "lstm-cox-paper" (the paper's
+leaky protocol).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
+from pysurvbridge.classical.by_name import CLASSICAL_MODELS, fit_classical
+from pysurvbridge.comparison.spec import ModelRun, ModelSpec
+from pysurvbridge.comparison.splits import Split
 from pysurvbridge.data.events import SurvivalData
-from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["Split", "ModelRun", "ModelSpec", "register", "REGISTRY", "spec_for", "spec_from_model", "fit_classical",
-           "external_classical_spec", "CLASSICAL_MODELS"]
+__all__ = ["builtin_specs", "spec_from_model", "external_classical_spec", "coxvae_architecture"]
 
 
-@dataclass(frozen=True, eq=False)
-class Split:
-    """One seed's train/test subjects. ``train``/``test`` are the data as given (RecurrentData or
-    SurvivalData); ``train_first``/``test_first`` their time-to-first-event SurvivalData (index
-    = subject order of ``test_first``); ``leaky_train``/``leaky_test`` the LSTM-Cox paper's
-    inputs when the data set provides them (bladder1), else None; ``times`` the Brier times."""
-
-    train: RecurrentData | SurvivalData
-    test: RecurrentData | SurvivalData
-    train_first: SurvivalData
-    test_first: SurvivalData
-    times: np.ndarray
-    seed: int
-    epochs: int | None = None
-    leaky_train: RecurrentData | None = None
-    leaky_test: RecurrentData | None = None
-
-    @property
-    def recurrent(self) -> bool:
-        return isinstance(self.train, RecurrentData)
-
-
-@dataclass(eq=False)
-class ModelRun:
-    """What a fitted model says about the test subjects.
-
-    ``subject_risk`` (m,) log-risk (or any risk score, higher = earlier first event) in the order
-    of ``split.test_first``; ``row_risk`` (rows of ``split.test``) for recurrent data, or None
-    when the model has no per-interval risk; ``survival`` (m, len(times)) P(no event by t) on
-    ``split.times`` or None; ``aic``/``aic_counts``; ``n_params``; ``engine``; ``protocol``;
-    ``fitted`` the fitted object (for plots); ``notes`` caveats found while fitting.
-    """
-
-    subject_risk: np.ndarray
-    row_risk: np.ndarray | None
-    survival: np.ndarray | None
-    survival_fn: Callable[[np.ndarray], np.ndarray] | None = None
-    aic: float = float("nan")
-    aic_counts: str = ""
-    n_params: int | None = None
-    engine: str = ""
-    protocol: str = ""
-    fitted: Any = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """``name`` (what users type), ``family`` ("classical" or "deep"), ``run(split) -> ModelRun``,
-    ``needs_recurrent`` (refuses single-event data), ``description``."""
-
-    name: str
-    family: str
-    run: Callable[[Split], ModelRun]
-    needs_recurrent: bool = False
-    description: str = ""
-
-
-REGISTRY: dict[str, ModelSpec] = {}
-
-
-def register(spec: ModelSpec) -> ModelSpec:
-    """Add (or replace) a model under ``spec.name``."""
-    if spec.family not in ("classical", "deep"):
-        raise InvalidParameterError(f"family must be 'classical' or 'deep', but was {spec.family!r}")
-    REGISTRY[spec.name] = spec
-    return spec
-
-
-def spec_for(name: str) -> ModelSpec:
-    _load_builtin()
-    if name not in REGISTRY:
-        raise InvalidParameterError(f"unknown model {name!r}; choose from {sorted(REGISTRY)}")
-    return REGISTRY[name]
-
-
-def spec_from_model(model: Any) -> ModelSpec:
-    """A spec for a configured (unfitted) model object: ``LSTMCox(...)`` trains on the recurrent
-    rows; ``DeepSurv(...)``/``NnetSurvival(...)`` on time to first event. Each seed fits a fresh
-    copy with the object's hyper-parameters."""
+def spec_from_model(model: Any) -> ModelSpec | None:
+    """A spec for a configured (unfitted) LSTMCox, DeepSurv, NnetSurvival or CoxVAE object (None
+    for anything else): ``LSTMCox(...)`` trains on the recurrent rows, the others on time to
+    first event. Each seed fits a fresh copy with the object's hyper-parameters."""
     from pysurvbridge.models import CoxVAE, DeepSurv, LSTMCox, NnetSurvival
 
     if isinstance(model, CoxVAE):
@@ -109,28 +35,7 @@ def spec_from_model(model: Any) -> ModelSpec:
         return ModelSpec(model.registry_name, "deep", run, needs_recurrent=True)
     if isinstance(model, (DeepSurv, NnetSurvival)):
         return ModelSpec(model.name, "deep", _first_event_model(type(model), model.get_params()))
-    raise InvalidParameterError(f"models must be names, ModelSpec or LSTMCox/DeepSurv/NnetSurvival/CoxVAE objects, "
-                                f"but got {type(model).__name__}")
-
-
-# ---------------------------------------------------------------------- built-in models
-def _covariate_frame(data: RecurrentData | SurvivalData) -> pd.DataFrame:
-    return data.frame if isinstance(data, RecurrentData) else data.to_frame()
-
-
-CLASSICAL_MODELS = ("cox", "ag", "wlw", "pwp-total", "pwp-gap")
-
-
-def fit_classical(kind: str, data: RecurrentData | SurvivalData, engine: str = "auto", ties: str = "efron"):
-    """The classical fit of registry name ``kind`` on ``data`` (a :class:`ClassicalFit`)."""
-    from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
-
-    fitters = {"cox": fit_cox, "ag": fit_andersen_gill, "wlw": fit_wlw,
-               "pwp-total": lambda d, **kw: fit_pwp(d, timescale="total", **kw),
-               "pwp-gap": lambda d, **kw: fit_pwp(d, timescale="gap", **kw)}
-    if kind not in fitters:
-        raise InvalidParameterError(f"unknown classical model {kind!r}; choose from {list(fitters)}")
-    return fitters[kind](data, engine=engine, ties=ties)
+    return None
 
 
 def external_classical_spec(kind: str, fitter: Callable, engine: str = "r-host", ties: str = "efron") -> ModelSpec:
@@ -217,11 +122,15 @@ def _lstm(protocol: str, params: dict | None = None) -> Callable[[Split], ModelR
     return run
 
 
-def _looks_like_images(data: SurvivalData) -> bool:
-    """Square pixel rows in [0, 1] (8x8 or larger): the conv encoder and Bernoulli decoder fit."""
+def coxvae_architecture(data: SurvivalData) -> dict[str, str]:
+    """CoxVAE's encoder, decoder and reconstruction for ``data`` when none is given: the conv
+    encoder and Bernoulli decoder for square pixel rows in [0, 1] (8x8 or larger), else MLPs
+    with a Gaussian reconstruction."""
     p = data.X.shape[1]
     side = int(round(np.sqrt(p)))
-    return p >= 64 and side * side == p and bool(((data.X >= 0) & (data.X <= 1)).all())
+    images = p >= 64 and side * side == p and bool(((data.X >= 0) & (data.X <= 1)).all())
+    return {"encoder": "conv" if images else "mlp", "decoder": "conv" if images else "mlp",
+            "reconstruction": "bernoulli" if images else "gaussian"}
 
 
 _VAE_CACHE: dict[tuple, tuple] = {}
@@ -237,9 +146,7 @@ def _fitted_coxvae(split: Split, params: dict):
         return cached[1]
     kw = dict(params)
     if "encoder" not in kw:
-        images = _looks_like_images(split.train_first)
-        kw.update(encoder="conv" if images else "mlp", decoder="conv" if images else "mlp",
-                  reconstruction="bernoulli" if images else "gaussian")
+        kw.update(coxvae_architecture(split.train_first))
     model = CoxVAE(**kw).fit(split.train_first, epochs=split.epochs or 100, batch_size=64, seed=split.seed,
                              verbose=False)
     _VAE_CACHE.clear()  # keep one fit alive, not one per seed
@@ -283,27 +190,28 @@ def _cox_on_embedding(params: dict) -> Callable[[Split], ModelRun]:
     return run
 
 
-def _load_builtin() -> None:
-    if REGISTRY:
-        return
-    for name in CLASSICAL_MODELS:
-        register(ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox"))
+def builtin_specs() -> list[ModelSpec]:
+    """The built-in models for single-event and recurrent data."""
     from pysurvbridge.models import DeepSurv, NnetSurvival
 
-    register(ModelSpec("deepsurv", "deep", _first_event_model(DeepSurv, {"hidden": (16,), "dropout": 0.1}),
-                       description="MLP Cox model of time to first event"))
-    register(ModelSpec("cox-nnet", "deep",
-                       _first_event_model(DeepSurv, {"hidden": (7,), "dropout": 0.0, "activation": "tanh"}),
-                       description="Cox-nnet (Ching et al. 2018): one tanh hidden layer of 7, Cox loss, full batch"))
-    register(ModelSpec("nnet-survival", "deep",
-                       _first_event_model(NnetSurvival, {"breaks": 10, "head": "proportional", "hidden": (16,)},
-                                          {"batch_size": 64}),
-                       description="discrete-time model of time to first event"))
-    register(ModelSpec("coxvae", "deep", _coxvae({"tau": 0.5}),
-                       description="CoxVAE (tau 0.5) of time to first event; conv encoder on square images"))
-    register(ModelSpec("cox-embedding", "classical", _cox_on_embedding({"tau": 0.5}),
-                       description="Cox model on the CoxVAE embedding"))
-    register(ModelSpec("lstm-cox", "deep", _lstm("history"), needs_recurrent=True,
-                       description="LSTM-Cox, history-only inputs"))
-    register(ModelSpec("lstm-cox-paper", "deep", _lstm("paper"), needs_recurrent=True,
-                       description="LSTM-Cox, the paper's leaky two-stage protocol"))
+    specs = [ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox")
+             for name in CLASSICAL_MODELS]
+    return specs + [
+        ModelSpec("deepsurv", "deep", _first_event_model(DeepSurv, {"hidden": (16,), "dropout": 0.1}),
+                  description="MLP Cox model of time to first event"),
+        ModelSpec("cox-nnet", "deep",
+                  _first_event_model(DeepSurv, {"hidden": (7,), "dropout": 0.0, "activation": "tanh"}),
+                  description="Cox-nnet (Ching et al. 2018): one tanh hidden layer of 7, Cox loss, full batch"),
+        ModelSpec("nnet-survival", "deep",
+                  _first_event_model(NnetSurvival, {"breaks": 10, "head": "proportional", "hidden": (16,)},
+                                     {"batch_size": 64}),
+                  description="discrete-time model of time to first event"),
+        ModelSpec("coxvae", "deep", _coxvae({"tau": 0.5}),
+                  description="CoxVAE (tau 0.5) of time to first event; conv encoder on square images"),
+        ModelSpec("cox-embedding", "classical", _cox_on_embedding({"tau": 0.5}),
+                  description="Cox model on the CoxVAE embedding"),
+        ModelSpec("lstm-cox", "deep", _lstm("history"), needs_recurrent=True,
+                  description="LSTM-Cox, history-only inputs"),
+        ModelSpec("lstm-cox-paper", "deep", _lstm("paper"), needs_recurrent=True,
+                  description="LSTM-Cox, the paper's leaky two-stage protocol"),
+    ]

@@ -1,101 +1,39 @@
-"""The multi-event models of ``compare()``: a name -> how to fit it on a training split and the
-survival curves it predicts for the test subjects. Scoring lives in
-:mod:`pysurvbridge.multi_event_compare`, so every model gets the same metrics.
+"""The built-in models for multi-event data: how each fits on a training split and the
+survival curves it predicts for the test subjects (a :class:`MultiRun`). Scoring is the
+comparison's, so every model gets the same metrics.
 
 Built in: "cox-per-event" and "multistate-cox" (classical), "deepsurv-per-event", "mensa" and
 "mensa-no-trajectory" (deep), and "earlier-event-first" (reference: each event's training
 Kaplan-Meier curve, with a constant risk that ranks the earlier event of each known ordering
-first; it shows the floor of the local C). A new model is one ``register_multi(...)``.
+first; it shows the floor of the local C).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from pysurvbridge.data.events import MultiEventData
+from pysurvbridge.comparison.spec import ModelSpec, MultiRun
+from pysurvbridge.comparison.splits import MultiSplit
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["MultiSplit", "MultiRun", "MultiModelSpec", "register_multi", "MULTI_REGISTRY",
-           "multi_spec_for", "multi_spec_from_model", "FAMILIES"]
+__all__ = ["builtin_specs", "spec_from_model", "MENSA_FIT", "DEEPSURV_FIT", "MAX_EPOCHS"]
 
-FAMILIES = ("classical", "deep", "reference")
-
-
-@dataclass(frozen=True, eq=False)
-class MultiSplit:
-    """One seed's subjects: ``train`` fits every model, ``validation`` (or None) is used only
-    for early stopping by the deep models, ``test`` is scored. ``trajectories``: known
-    orderings as event-index pairs (A, B); ``epochs``: a cap for the deep models (None: their
-    own budget with early stopping); ``competing``: the events are exclusive causes at one
-    observed time (MENSA then runs in its competing-risks mode)."""
-
-    train: MultiEventData
-    validation: MultiEventData | None
-    test: MultiEventData
-    seed: int
-    trajectories: tuple[tuple[int, int], ...] = ()
-    epochs: int | None = None
-    competing: bool = False
+MULTI_EVENT = ("multi-event",)
 
 
-@dataclass(eq=False)
-class MultiRun:
-    """What a fitted model says about ``split.test``: ``survival_fn(times (m,)) -> (n_test, K, m)``
-    marginal S_k(t | x); optional ``risk`` (n_test, K) that replaces the median-based risk (the
-    reference rule); ``n_params``; ``flops`` per subject (fvcore convention) when known;
-    ``engine``; ``fitted``; ``notes``."""
-
-    survival_fn: Callable[[np.ndarray], np.ndarray]
-    n_params: int | None = None
-    flops: float | None = None
-    engine: str = ""
-    risk: np.ndarray | None = None
-    fitted: Any = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class MultiModelSpec:
-    """``name``, ``family`` (classical, deep or reference), ``run(split) -> MultiRun``."""
-
-    name: str
-    family: str
-    run: Callable[[MultiSplit], MultiRun]
-    description: str = ""
-
-
-MULTI_REGISTRY: dict[str, MultiModelSpec] = {}
-
-
-def register_multi(spec: MultiModelSpec) -> MultiModelSpec:
-    """Add (or replace) a multi-event model under ``spec.name``."""
-    if spec.family not in FAMILIES:
-        raise InvalidParameterError(f"family must be one of {list(FAMILIES)}, but was {spec.family!r}")
-    MULTI_REGISTRY[spec.name] = spec
-    return spec
-
-
-def multi_spec_for(name: str) -> MultiModelSpec:
-    _load_builtin()
-    if name not in MULTI_REGISTRY:
-        raise InvalidParameterError(f"unknown multi-event model {name!r}; choose from {sorted(MULTI_REGISTRY)}")
-    return MULTI_REGISTRY[name]
-
-
-def multi_spec_from_model(model: Any) -> MultiModelSpec:
-    """A spec for a configured, unfitted :class:`~pysurvbridge.models.MENSA` (each seed fits a
-    fresh copy with its hyper-parameters; the split's trajectories are used when the object
-    names none)."""
+def spec_from_model(model: Any) -> ModelSpec | None:
+    """A spec for a configured, unfitted :class:`~pysurvbridge.models.MENSA` (None for anything
+    else); each seed fits a fresh copy with its hyper-parameters, and the split's trajectories
+    are used when the object names none."""
     from pysurvbridge.models import MENSA
 
     if isinstance(model, MENSA):
         params = model.get_params()
         name = "mensa" if params["trajectories"] else "mensa-no-trajectory"
-        return MultiModelSpec(name, "deep", _mensa(params, use_split_trajectories=not params["trajectories"]))
-    raise InvalidParameterError(f"multi-event models must be names, MultiModelSpec or MENSA objects, "
-                                f"but got {type(model).__name__}")
+        return ModelSpec(name, "deep", _mensa(params, use_split_trajectories=not params["trajectories"]),
+                         accepts=MULTI_EVENT)
+    return None
 
 
 # ---------------------------------------------------------------------- built-in models
@@ -195,17 +133,18 @@ def _earlier_event_first(split: MultiSplit) -> MultiRun:
                            "Kaplan-Meier curves); its local C is the floor a model must beat"])
 
 
-def _load_builtin() -> None:
-    if MULTI_REGISTRY:
-        return
-    register_multi(MultiModelSpec("cox-per-event", "classical", _cox_per_event,
-                                  "one Cox model per event, each on its own (time, status)"))
-    register_multi(MultiModelSpec("multistate-cox", "classical", _multistate,
-                                  "R survival's illness-death multi-state Cox model"))
-    register_multi(MultiModelSpec("deepsurv-per-event", "deep", _deepsurv_per_event,
-                                  "one DeepSurv per event (hidden 100, dropout 0.25)"))
-    register_multi(MultiModelSpec("mensa", "deep", _mensa({}), "MENSA with the known trajectories"))
-    register_multi(MultiModelSpec("mensa-no-trajectory", "deep", _mensa({}, use_split_trajectories=False),
-                                  "MENSA without the trajectory term (the paper's ablation)"))
-    register_multi(MultiModelSpec("earlier-event-first", "reference", _earlier_event_first,
-                                  "constant earlier-event-first rule with Kaplan-Meier curves"))
+def builtin_specs() -> list[ModelSpec]:
+    """The built-in models for multi-event data."""
+    def spec(name: str, family: str, run: Callable, description: str) -> ModelSpec:
+        return ModelSpec(name, family, run, description=description, accepts=MULTI_EVENT)
+
+    return [
+        spec("cox-per-event", "classical", _cox_per_event, "one Cox model per event, each on its own (time, status)"),
+        spec("multistate-cox", "classical", _multistate, "R survival's illness-death multi-state Cox model"),
+        spec("deepsurv-per-event", "deep", _deepsurv_per_event, "one DeepSurv per event (hidden 100, dropout 0.25)"),
+        spec("mensa", "deep", _mensa({}), "MENSA with the known trajectories"),
+        spec("mensa-no-trajectory", "deep", _mensa({}, use_split_trajectories=False),
+             "MENSA without the trajectory term (the paper's ablation)"),
+        spec("earlier-event-first", "reference", _earlier_event_first,
+             "constant earlier-event-first rule with Kaplan-Meier curves"),
+    ]

@@ -1,77 +1,23 @@
-"""Rendering a :class:`~pysurvbridge.compare.Comparison`: Markdown, LaTeX and one
-self-contained HTML file (styles inline, plots embedded as base64 PNG, no scripts)."""
+"""The HTML report of a single-event or recurrent :class:`Comparison`: the table by family,
+concordance bars, the classical fits' hazard ratios, mean cumulative functions, predicted
+survival against Kaplan-Meier, calibration, definitions, the agreement between engines and the
+notes."""
 from __future__ import annotations
 
-import base64
 import html
-import io
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from pysurvbridge.compare import Comparison
+from pysurvbridge.comparison.result import Comparison
+from pysurvbridge.report.page import agreement_html, definitions_html, figure_html, notes_html, page
+from pysurvbridge.report.tables import display_table
 
-__all__ = ["markdown_table", "latex_table", "html_report", "display_table", "calibration_table", "agreement_html"]
-
-SHOWN = ["model", "family", "engine", "protocol", "c_harrell", "c_intervals", "c_uno", "ibs", "aic",
-         "aic_counts", "n_params", "fit_seconds"]
-
-
-def display_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> pd.DataFrame:
-    """Metric columns as 'mean ± sd' strings (sd omitted with one seed); text columns as is.
-    Columns follow SHOWN, then the rest, unless ``keep_order`` (the table's own order)."""
-    cols = [c for c in table.columns if not c.endswith("_sd") and c != "n_seeds"]
-    order = cols if keep_order else [c for c in SHOWN if c in cols] + [c for c in cols if c not in SHOWN]
-    brier = sorted([c for c in order if c.startswith("brier_")], key=lambda c: float(c.split("_", 1)[1]))
-    order = [c for c in order if not c.startswith("brier_")]
-    order[order.index("ibs") if "ibs" in order else len(order):0] = brier
-    out = pd.DataFrame(index=table.index)
-    for c in order:
-        if c in ("model", "family", "engine", "protocol", "aic_counts", "dcal"):
-            out[c] = table[c].fillna("").astype(str)
-        elif c in ("n_params", "flops"):
-            out[c] = table[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(int(v)))
-        elif c == "fit_seconds":
-            out[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-        else:
-            sd = table.get(f"{c}_sd")
-            d = 1 if c == "aic" else digits
-            out[c] = [("" if pd.isna(m) else f"{m:.{d}f}" + ("" if sd is None or pd.isna(s) else f" ± {s:.{d}f}"))
-                      for m, s in zip(table[c], sd if sd is not None else [np.nan] * len(table))]
-    return out
-
-
-def markdown_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> str:
-    t = display_table(table, digits, keep_order=keep_order)
-    lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
-    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in t.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def latex_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> str:
-    t = display_table(table, digits, keep_order=keep_order).drop(columns=["aic_counts", "protocol"], errors="ignore")
-    esc = lambda s: str(s).replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%").replace(  # noqa: E731
-        "_", r"\_").replace("#", r"\#").replace("±", r"$\pm$")
-    lines = [r"\begin{tabular}{" + "l" * 3 + "r" * (len(t.columns) - 3) + "}", r"\hline",
-             " & ".join(esc(c) for c in t.columns) + r" \\", r"\hline"]
-    lines += [" & ".join(esc(v) for v in row) + r" \\" for row in t.itertuples(index=False)]
-    lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines)
+__all__ = ["html_report", "calibration_table"]
 
 
 # ---------------------------------------------------------------------- plots
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _forest(comp: "Comparison"):
+def _forest(comp: Comparison):
     import matplotlib.pyplot as plt
 
     fits = {n: r.fitted for n, r in comp.runs.items() if hasattr(r.fitted, "robust_se")}
@@ -108,7 +54,7 @@ def _arm_of(data) -> pd.Series | None:
     return pd.Series(labels, index=first.index, name=prefix)
 
 
-def _mcf(comp: "Comparison"):
+def _mcf(comp: Comparison):
     from pysurvbridge.classical.mcf import mean_cumulative_function
     from pysurvbridge.data.recurrent import RecurrentData
 
@@ -121,7 +67,7 @@ def _mcf(comp: "Comparison"):
     return ax.figure
 
 
-def _survival(comp: "Comparison"):
+def _survival(comp: Comparison):
     import matplotlib.pyplot as plt
 
     from pysurvbridge.metrics import kaplan_meier
@@ -147,7 +93,7 @@ def _survival(comp: "Comparison"):
     return fig
 
 
-def calibration_table(comp: "Comparison") -> pd.DataFrame:
+def calibration_table(comp: Comparison) -> pd.DataFrame:
     """Calibration in the large of each model at each Brier time on the last seed's test
     subjects: mean predicted S(t) minus their Kaplan-Meier estimate (model, time, value)."""
     from pysurvbridge.metrics import calibration_in_the_large
@@ -158,7 +104,7 @@ def calibration_table(comp: "Comparison") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "time", "calibration_in_the_large"])
 
 
-def _calibration(comp: "Comparison"):
+def _calibration(comp: Comparison):
     """Fig. 6 of Nnet-survival: per Brier time, deciles of predicted survival of the last
     seed's test subjects, mean predicted against Kaplan-Meier, one line per model. Single-event
     data only (recurrent comparisons show the first-event curves instead)."""
@@ -190,7 +136,7 @@ def _calibration(comp: "Comparison"):
     return fig
 
 
-def _bars(comp: "Comparison"):
+def _bars(comp: Comparison):
     import matplotlib.pyplot as plt
 
     cols = [c for c in ("c_harrell", "c_intervals", "c_uno") if c in comp.table and comp.table[c].notna().any()]
@@ -214,42 +160,14 @@ def _bars(comp: "Comparison"):
 
 
 # ---------------------------------------------------------------------- HTML
-CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 7px;text-align:right}
-td.t,th{text-align:left}tr.group td{background:#eef;font-weight:bold;text-align:left}
-img{max-width:100%;display:block;margin:1em 0}.note{color:#733}code{background:#f4f4f4}
-td.bad{color:#a00;font-weight:bold}"""
-
-
-def agreement_html(agreement: pd.DataFrame | None) -> str:
-    """The "Agreement between engines" section: a sentence (what was compared, the tolerance)
-    and one table row per (check, model, quantity); one line when nothing was checked."""
-    from pysurvbridge.crosscheck import COLUMNS, describe, format_difference, format_tolerance
-
-    head = '<h2 id="agreement-between-engines">Agreement between engines</h2>'
-    if agreement is None or not len(agreement):
-        return head + ("<p>Not checked (crosscheck=False, or neither R nor a reference engine was usable; "
-                       "see the notes).</p>")
-    rows = []
-    for r in agreement.itertuples(index=False):
-        agrees = "n/a" if pd.isna(r.agrees) else ("yes" if r.agrees else "NO")
-        cls = "t bad" if agrees != "yes" else "t"
-        cells = [f'<td class="t">{html.escape(str(v))}</td>' for v in (r.check, r.model, r.quantity, r.engines)]
-        cells += [f"<td>{format_difference(r.max_abs_diff)}</td>", f"<td>{format_tolerance(r.tolerance)}</td>",
-                  f'<td class="{cls}">{agrees}</td>', f'<td class="t">{html.escape(str(r.detail))}</td>']
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return (f"{head}<p>{html.escape(describe(agreement))}</p><table id=\"agreement\"><thead><tr>"
-            + "".join(f"<th>{c}</th>" for c in COLUMNS) + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-
-
-def html_report(comp: "Comparison") -> str:
+def html_report(comp: Comparison) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     t = display_table(comp.table)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
     body = []
-    for family in ("classical", "deep"):
+    for family in ("classical", "deep", "reference"):
         part = t[comp.table["family"] == family]
         if len(part):
             body.append(f'<tr class="group"><td colspan="{len(t.columns)}">{family}</td></tr>')
@@ -266,8 +184,7 @@ def html_report(comp: "Comparison") -> str:
             comp.notes.append(f"plot '{title}' could not be drawn: {type(exc).__name__}: {exc}")
             continue
         if fig is not None:
-            figures.append(f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" '
-                           f'src="data:image/png;base64,{_png(fig)}">')
+            figures.append(figure_html(title, fig))
     if comp.split is not None and not comp.split.recurrent and comp.runs:
         try:
             cal = calibration_table(comp).pivot(index="model", columns="time", values="calibration_in_the_large")
@@ -279,28 +196,12 @@ def html_report(comp: "Comparison") -> str:
         except Exception as exc:  # reported, the report is still written
             comp.notes.append(f"calibration table could not be computed: {type(exc).__name__}: {exc}")
     seeds = int(comp.table["n_seeds"].max()) if len(comp.table) else 0
-    definitions = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>" for k, v in comp.definitions.items())
-    notes = "".join(f'<li class="note">{html.escape(n)}</li>' for n in comp.notes) or "<li>none</li>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>pysurvbridge comparison: {html.escape(comp.dataset)}</title>
-<style>{CSS}</style></head><body>
-<h1>Classical and deep models on {html.escape(comp.dataset)}</h1>
-<p>{html.escape(_describe(comp.data))}. {seeds} seed(s); every model fitted on the same training subjects and
-scored on the same held-out subjects; Brier times {', '.join(f'{x:g}' for x in comp.times)}.</p>
+    body_html = f"""<h1>Classical and deep models on {html.escape(comp.dataset)}</h1>
+<p>{html.escape(comp.data.describe().splitlines()[0])}. {seeds} seed(s); every model fitted on the same training
+subjects and scored on the same held-out subjects; Brier times {', '.join(f'{x:g}' for x in comp.times)}.</p>
 <table id="results"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
-<h2>Definitions</h2><ul>{definitions}</ul>
-{agreement_html(getattr(comp, "agreement", None))}
+{definitions_html(comp.definitions)}
+{agreement_html(comp.agreement)}
 <h2>Plots</h2>{''.join(figures)}
-<h2>Notes</h2><ul id="notes">{notes}</ul>
-<p><small>pysurvbridge {_version()}</small></p></body></html>
-"""
-
-
-def _describe(data) -> str:
-    return data.describe().splitlines()[0]
-
-
-def _version() -> str:
-    from pysurvbridge import __version__
-
-    return __version__
+{notes_html(comp.notes)}"""
+    return page(f"pysurvbridge comparison: {comp.dataset}", body_html)

@@ -1,6 +1,5 @@
-"""Rendering a :class:`~pysurvbridge.multi_event_compare.MultiEventComparison` as one
-self-contained HTML file (styles inline, plots embedded as base64 PNG, no scripts), like
-:func:`pysurvbridge.report.html_report`, whose helpers it uses.
+"""The HTML report of a :class:`MultiEventComparison`, on the shared page of
+:mod:`pysurvbridge.report.page`.
 
 The plots are drawn on :class:`matplotlib.figure.Figure` objects directly, so the global
 matplotlib backend is left as the caller set it.
@@ -16,16 +15,15 @@ B after A does not.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from pysurvbridge.report import CSS, _png, _version, display_table
-
-if TYPE_CHECKING:
-    from pysurvbridge.data.events import MultiEventData
-    from pysurvbridge.multi_event_compare import MultiEventComparison
+from pysurvbridge.comparison.result import MultiEventComparison
+from pysurvbridge.data.events import MultiEventData
+from pysurvbridge.report.page import definitions_html, figure_html, notes_html, page
+from pysurvbridge.report.tables import display_table
 
 __all__ = ["html_multi_event_report", "pre_empting_events", "first_event"]
 
@@ -58,7 +56,7 @@ def pre_empting_events(n_events: int, trajectories: Sequence[tuple[int, int]], c
     return out
 
 
-def first_event(data: "MultiEventData", k: int, rivals: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def first_event(data: MultiEventData, k: int, rivals: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """(time, cause) of the first of event ``k`` and its pre-empting ``rivals``: cause 1 = k,
     2 = a rival, 0 = censored. The time is the earliest observed of these events; a rival at the
     same time as k does not pre-empt it (k counts); a subject with none observed is censored
@@ -75,7 +73,7 @@ def first_event(data: "MultiEventData", k: int, rivals: Sequence[int]) -> tuple[
 
 
 # ---------------------------------------------------------------------- table
-def _table(comp: "MultiEventComparison") -> tuple[str, str]:
+def _table(comp: MultiEventComparison) -> tuple[str, str]:
     """(thead, tbody) HTML: text columns, summary metrics, dcal, each event's columns, size."""
     table = comp.table
     names = list(comp.event_names)
@@ -122,7 +120,7 @@ def _table(comp: "MultiEventComparison") -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------- plots
-def _runs_to_draw(comp: "MultiEventComparison", remarks: list[str]) -> dict:
+def _runs_to_draw(comp: MultiEventComparison, remarks: list[str]) -> dict:
     """The runs that belong to the last seed (a model that failed on it keeps an older seed's
     run in ``comp.runs``, whose curves are for other subjects)."""
     res = comp.results
@@ -136,7 +134,7 @@ def _runs_to_draw(comp: "MultiEventComparison", remarks: list[str]) -> dict:
     return out
 
 
-def _event_probability(comp: "MultiEventComparison", remarks: list[str]):
+def _event_probability(comp: MultiEventComparison, remarks: list[str]):
     from matplotlib.figure import Figure
 
     from pysurvbridge.metrics import cumulative_incidence, kaplan_meier
@@ -180,7 +178,7 @@ def _event_probability(comp: "MultiEventComparison", remarks: list[str]):
     return fig
 
 
-def _caption(comp: "MultiEventComparison") -> str:
+def _caption(comp: MultiEventComparison) -> str:
     split, names = comp.split, list(comp.event_names)
     rivals = pre_empting_events(len(names), split.trajectories, split.competing)
     drawn = _runs_to_draw(comp, [])
@@ -220,7 +218,7 @@ def _caption(comp: "MultiEventComparison") -> str:
     return " ".join(text)
 
 
-def _concordance(comp: "MultiEventComparison", remarks: list[str]):
+def _concordance(comp: MultiEventComparison, remarks: list[str]):
     from matplotlib.figure import Figure
 
     t = comp.table
@@ -253,7 +251,7 @@ def _concordance(comp: "MultiEventComparison", remarks: list[str]):
     return fig
 
 
-def _concordance_caption(comp: "MultiEventComparison") -> str:
+def _concordance_caption(comp: MultiEventComparison) -> str:
     text = "c_global: mean of the per-event Harrell's C; c_local: the within-subject C over event types."
     if (comp.table["family"] == "reference").any():
         text += (" The dotted line is the reference rule's local C, which orders the events from their known "
@@ -262,7 +260,7 @@ def _concordance_caption(comp: "MultiEventComparison") -> str:
 
 
 # ---------------------------------------------------------------------- HTML
-def html_multi_event_report(comp: "MultiEventComparison") -> str:
+def html_multi_event_report(comp: MultiEventComparison) -> str:
     """The comparison as one self-contained HTML page: data and split, the metric table by
     family, P(event by t) against Kaplan-Meier / Aalen-Johansen, the concordance bars, the
     definitions and the notes (with any plot that could not be drawn)."""
@@ -279,28 +277,17 @@ def html_multi_event_report(comp: "MultiEventComparison") -> str:
             remarks.append(f"plot '{title}' could not be drawn: {type(exc).__name__}: {exc}")
             continue
         if fig is not None:
-            figures.append(f'<figure><h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" '
-                           f'src="data:image/png;base64,{_png(fig)}"><figcaption>{html.escape(text)}'
-                           "</figcaption></figure>")
-    definitions = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
-                          for k, v in comp.definitions.items())
-    notes = "".join(f'<li class="note">{html.escape(n)}</li>' for n in [*comp.notes, *remarks]) or "<li>none</li>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>pysurvbridge multi-event comparison: {html.escape(comp.dataset)}</title>
-<style>{CSS}
-{EXTRA_CSS}</style></head><body>
-<h1>Multi-event models on {html.escape(comp.dataset)}</h1>
+            figures.append(figure_html(title, fig, text))
+    body_html = f"""<h1>Multi-event models on {html.escape(comp.dataset)}</h1>
 <p>{html.escape(_describe(comp))}</p>
 <div class="wide"><table id="results"><thead>{head}</thead><tbody>{body}</tbody></table></div>
 <h2>Plots</h2>{''.join(figures)}
-<h2>Definitions</h2><ul id="definitions">{definitions}</ul>
-<h2>Notes</h2><ul id="notes">{notes}</ul>
-<p><small>pysurvbridge {_version()}</small></p></body></html>
-"""
+{definitions_html(comp.definitions)}
+{notes_html([*comp.notes, *remarks])}"""
+    return page(f"pysurvbridge multi-event comparison: {comp.dataset}", body_html, extra_css=EXTRA_CSS)
 
 
-def _describe(comp: "MultiEventComparison") -> str:
+def _describe(comp: MultiEventComparison) -> str:
     data, split = comp.data, comp.split
     names = list(data.event_names)
     counts = ", ".join(f"{n}: {int(data.events[:, k].sum())}" for k, n in enumerate(names))

@@ -1,0 +1,136 @@
+"""``compare()`` on multi-event data: classical, deep and reference models on the same
+subjects, the same splits and the same metrics (MENSA's appendix B; columns:
+:mod:`pysurvbridge.comparison.scoring`)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pysurvbridge.comparison.registry import resolve
+from pysurvbridge.comparison.result import MultiEventComparison
+from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells
+from pysurvbridge.comparison.scoring import MULTI_EVENT_DEFINITIONS, score_multi_event
+from pysurvbridge.comparison.spec import MultiRun
+from pysurvbridge.comparison.splits import MultiSplit, check_shares, seed_list, stratified_split
+from pysurvbridge.comparison.summary import summarise_multi_event
+from pysurvbridge.data.events import MultiEventData, topological_order
+from pysurvbridge.errors import InvalidParameterError
+
+__all__ = ["compare_multi_event", "MultiEventPlan", "DEFAULT_MODELS", "index_pairs"]
+
+DEFAULT_MODELS = ("cox-per-event", "multistate-cox", "deepsurv-per-event", "mensa", "earlier-event-first")
+
+
+def index_pairs(data: MultiEventData, trajectories) -> tuple[tuple[int, int], ...]:
+    """Known orderings (A, B) by event name or index as index pairs; refuses unknown events
+    and cycles."""
+    names = list(data.event_names)
+    out = []
+    for pair in trajectories:
+        if len(pair) != 2:
+            raise InvalidParameterError(f"trajectories must be pairs (A, B), but got {pair!r}")
+        idx = []
+        for v in pair:
+            if isinstance(v, str):
+                if v not in names:
+                    raise InvalidParameterError(f"trajectory names event {v!r}, which is not one of {names}")
+                idx.append(names.index(v))
+            elif isinstance(v, (int, np.integer)) and 0 <= v < len(names):
+                idx.append(int(v))
+            else:
+                raise InvalidParameterError(f"trajectory names event {v!r}, which does not exist")
+        out.append(tuple(idx))
+    if topological_order(len(names), out) is None:
+        raise InvalidParameterError(f"trajectories {list(trajectories)} contain a cycle")
+    return tuple(out)
+
+
+class MultiEventPlan(Plan):
+    """Splits stratified on the observed-event pattern, with a validation part for early stopping."""
+
+    def __init__(self, data: MultiEventData, test_size: float, validation_size: float,
+                 pairs: tuple[tuple[int, int], ...], epochs: int | None, competing: bool) -> None:
+        self.data, self.test_size, self.validation_size = data, test_size, validation_size
+        self.pairs, self.epochs, self.competing = pairs, epochs, competing
+
+    def split(self, seed: int) -> MultiSplit:
+        tr, va, te = stratified_split(self.data.event_pattern(), self.test_size, self.validation_size, seed)
+        return MultiSplit(self.data.subset(tr), self.data.subset(va) if len(va) else None, self.data.subset(te),
+                          seed, self.pairs, self.epochs, self.competing)
+
+    def score(self, run: MultiRun, split: MultiSplit) -> dict[str, float]:
+        return score_multi_event(run, split)
+
+    def run_fields(self, run: MultiRun) -> dict:
+        return dict(engine=run.engine, n_params=run.n_params, flops=run.flops)
+
+
+def _standing_notes(names: set[str], competing: bool, validation_size: float) -> list[str]:
+    out = []
+    if "earlier-event-first" in names:
+        out.append("local C floor: the constant earlier-event-first rule orders events within a subject without "
+                   "looking at covariates; a model's local C is informative only above that row's value")
+    if "multistate-cox" in names and not competing:
+        out.append("multistate-cox predicts P(event by t) with the other event competing (the crude probability, "
+                   "from state occupancy); the per-event metrics treat the other event as censoring (a net "
+                   "probability, the estimand of the per-event and MENSA curves): they agree only where few "
+                   "subjects die before the earlier event")
+    if validation_size > 0:
+        out.append(f"the validation part ({validation_size:.0%} of subjects) is used only for early stopping of "
+                   "the deep models; every model is fitted on the same training part")
+    return out
+
+
+def compare_multi_event(
+    data: MultiEventData,
+    models: Sequence = DEFAULT_MODELS,
+    *,
+    dataset: str = "data",
+    trajectories: Sequence[tuple] | None = None,
+    competing: bool | None = None,
+    test_size: float = 0.2,
+    validation_size: float = 0.1,
+    seeds: Sequence[int] | int = (0,),
+    epochs: int | None = None,
+    verbose: bool = True,
+) -> MultiEventComparison:
+    """Fit every model on the same training subjects and score it on the same test subjects.
+
+    Args:
+        data: a :class:`MultiEventData` (data sets by name go through
+            :func:`pysurvbridge.compare`, which takes their trajectories from the catalogue).
+        models: names ("cox-per-event", "multistate-cox", "deepsurv-per-event", "mensa",
+            "mensa-no-trajectory", "earlier-event-first"), specs, or configured MENSA objects.
+        trajectories: known orderings (A, B) by event name or index (default none).
+        competing: the events are exclusive causes at one time (default False).
+        test_size, validation_size: shares of all subjects, split within each observed-event
+            pattern (stratified, as the paper's 70/10/20); the validation part is used only
+            for early stopping of the deep models; every model trains on the same training part.
+        seeds: a list, or n meaning 0..n-1. epochs: a cap on the deep models' epochs (default:
+            up to 1000 with early stopping, patience 10).
+    """
+    check_shares(test_size, validation_size)
+    seeds = seed_list(seeds)
+    if not isinstance(data, MultiEventData):
+        raise InvalidParameterError(f"data must be a MultiEventData or a data set name, but was {type(data).__name__}")
+    pairs = index_pairs(data, trajectories or ())
+    competing = bool(competing)
+    specs = [resolve(m, multi_event=True) for m in models]
+    if not specs:
+        raise InvalidParameterError("models must name at least one model")
+    plan = MultiEventPlan(data, test_size, validation_size, pairs, epochs, competing)
+    done, splits = run_cells(plan, [Cell(seed, spec) for seed in seeds for spec in specs], verbose=verbose)
+    notes: list[str] = []
+    runs: dict = {}
+    for result in done:
+        notes += result.notes
+        if result.run is not None:
+            runs[result.cell.spec.name] = result.run
+    results = pd.DataFrame([r.row for r in done])
+    notes += failure_notes(results)
+    notes += _standing_notes({s.name for s in specs}, competing, validation_size)
+    table = summarise_multi_event(results, data.event_names)
+    return MultiEventComparison(table, results, list(dict.fromkeys(notes)), data, runs, splits[seeds[-1]], dataset,
+                                dict(MULTI_EVENT_DEFINITIONS))

@@ -1,0 +1,118 @@
+"""ONE loop over seeds x models for every kind of data.
+
+The unit of work is a **cell**: one (seed, model). :func:`run_cell` takes a cell and its split
+and gives one scored row, with failure isolation (an exception becomes an ``error`` field and
+the other cells go on), the package's warnings captured as notes, and the fit's wall time.
+:func:`run_cells` runs a list of cells with one progress bar, building each seed's split once.
+
+What differs between kinds of data is a :class:`Plan`: how a seed's split is made, which
+models it refuses, how a run is scored and which facts of the run join the row. The
+single-event/recurrent and multi-event comparisons each give one
+(:mod:`pysurvbridge.comparison.single`, :mod:`pysurvbridge.comparison.multi_event`).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from pysurvbridge.comparison.spec import ModelSpec
+from pysurvbridge.errors import SurvBridgeWarning
+
+__all__ = ["Cell", "CellResult", "Plan", "run_cell", "run_cells", "failure_notes"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (seed, model) of a comparison."""
+
+    seed: int
+    spec: ModelSpec
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.seed, self.spec.name
+
+
+@dataclass
+class CellResult:
+    """What one cell gave: ``row`` (model, family, seed, then either ``fit_seconds``, the
+    scores and the run's facts, or ``error``), ``run`` (None when it failed), ``notes`` (the
+    run's own notes, then the package's warnings raised while fitting and scoring)."""
+
+    cell: Cell
+    row: dict[str, Any]
+    run: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return "error" in self.row
+
+
+class Plan:
+    """What the runner needs to know about one kind of comparison (subclasses implement it)."""
+
+    def split(self, seed: int) -> Any:
+        """The split of ``seed`` (the same subjects for every model)."""
+        raise NotImplementedError
+
+    def check(self, spec: ModelSpec, split: Any) -> None:
+        """Raise when ``spec`` cannot run on this data (the cell then fails with the reason)."""
+
+    def score(self, run: Any, split: Any) -> dict[str, float]:
+        """The metric columns of a run on its split."""
+        raise NotImplementedError
+
+    def run_fields(self, run: Any) -> dict[str, Any]:
+        """The run's own facts for the row (engine, parameter count, ...)."""
+        return {}
+
+
+def run_cell(plan: Plan, cell: Cell, split: Any) -> CellResult:
+    """Fit ``cell.spec`` on ``split`` and score it. A failure becomes an ``error`` field (one
+    failing model must not abort the others); every SurvBridgeWarning raised meanwhile becomes
+    a note, after the run's own notes."""
+    spec = cell.spec
+    row: dict[str, Any] = {"model": spec.name, "family": spec.family, "seed": cell.seed}
+    run = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurvBridgeWarning)
+        try:
+            plan.check(spec, split)
+            t0 = time.perf_counter()
+            run = spec.run(split)
+            fields = {"fit_seconds": time.perf_counter() - t0, **plan.score(run, split), **plan.run_fields(run)}
+        except Exception as exc:  # reported in the notes by the caller
+            fields, run = {"error": f"{type(exc).__name__}: {exc}"}, None
+    row.update(fields)
+    notes = list(run.notes) if run is not None else []
+    notes += [f"{spec.name} (seed {cell.seed}): {w.category.__name__}: {str(w.message)[:200]}"
+              for w in caught if issubclass(w.category, SurvBridgeWarning)]
+    return CellResult(cell, row, run, notes)
+
+
+def run_cells(plan: Plan, cells: Sequence[Cell], *, verbose: bool = True) -> tuple[list[CellResult], dict]:
+    """Every cell, in order, with one progress bar over them. Returns the results and the
+    split of each seed."""
+    from pysurvbridge.models.training import progress_bar
+
+    splits: dict[int, Any] = {}
+    results = []
+    bar = progress_bar(verbose, total=len(cells), desc="compare", leave=True)
+    for cell in cells:
+        if cell.seed not in splits:
+            splits[cell.seed] = plan.split(cell.seed)
+        bar.set_postfix_str(f"seed {cell.seed}: {cell.spec.name}")
+        results.append(run_cell(plan, cell, splits[cell.seed]))
+        bar.update(1)
+    bar.close()
+    return results, splits
+
+
+def failure_notes(results) -> list[str]:
+    """One note per failed (model, seed) of a results frame."""
+    if "error" not in results:
+        return []
+    return [f"{r['model']} failed on seed {r['seed']}: {r['error']}" for _, r in results.dropna(subset=["error"]).iterrows()]

@@ -1,0 +1,124 @@
+"""``compare()`` on single-event and recurrent data: every model fitted on the same training
+subjects and scored on the same held-out subjects (columns: :mod:`pysurvbridge.comparison.scoring`)."""
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pysurvbridge.comparison.registry import resolve
+from pysurvbridge.comparison.result import Comparison
+from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells
+from pysurvbridge.comparison.scoring import SINGLE_DEFINITIONS, SINGLE_METRICS, default_times, score_single
+from pysurvbridge.comparison.spec import ModelRun, ModelSpec
+from pysurvbridge.comparison.splits import Split, first_event, seed_list, subject_split, subjects, subset
+from pysurvbridge.comparison.summary import summarise_single
+from pysurvbridge.data.catalog import CatalogEntry
+from pysurvbridge.data.events import SurvivalData
+from pysurvbridge.data.recurrent import RecurrentData
+from pysurvbridge.errors import InvalidParameterError, StatisticalWarning
+
+__all__ = ["plan_single", "run_single", "SinglePlan", "DEFAULT_MODELS"]
+
+DEFAULT_MODELS = ("cox", "ag", "wlw", "pwp-total", "lstm-cox")
+
+
+class SinglePlan(Plan):
+    """Subject splits of single-event or recurrent data (``entry``: the catalogue entry when
+    the data came by name, for its per-split preparation and the paper's inputs)."""
+
+    def __init__(self, data: RecurrentData | SurvivalData, entry: CatalogEntry | None, test_size: float,
+                 times: np.ndarray, epochs: int | None) -> None:
+        self.data, self.entry, self.test_size, self.times, self.epochs = data, entry, test_size, times, epochs
+        self.ids = subjects(data)
+        self.leaky = entry.paper_inputs() if entry is not None and entry.paper_inputs is not None else None
+        self.recurrent = isinstance(data, RecurrentData)
+
+    def split(self, seed: int) -> Split:
+        train_ids, test_ids = subject_split(self.ids, self.test_size, seed)
+        if self.entry is not None and self.entry.prepare_split is not None:
+            position = pd.Index(self.ids)  # one row per subject: the rows of these ids in the raw data
+            train, test = self.entry.prepare_split(np.sort(position.get_indexer(train_ids)),
+                                                   np.sort(position.get_indexer(test_ids)))
+        else:
+            train, test = subset(self.data, train_ids, self.ids), subset(self.data, test_ids, self.ids)
+        return Split(train, test, first_event(train), first_event(test), self.times, seed, self.epochs,
+                     subset(self.leaky, train_ids, self.ids), subset(self.leaky, test_ids, self.ids))
+
+    def check(self, spec: ModelSpec, split: Split) -> None:
+        if spec.needs_recurrent and not self.recurrent:
+            raise InvalidParameterError(f"{spec.name} needs recurrent-event data (a RecurrentData)")
+
+    def score(self, run: ModelRun, split: Split) -> dict[str, float]:
+        return score_single(run, split)
+
+    def run_fields(self, run: ModelRun) -> dict:
+        return dict(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
+                    n_params=run.n_params)
+
+
+def _standing_notes(data, entry: CatalogEntry | None, table: pd.DataFrame, wanted: Sequence[str]) -> list[str]:
+    notes = []
+    if entry is not None and entry.split_note:
+        notes.append(entry.split_note)
+    if isinstance(data, RecurrentData) and "aic" in wanted:
+        notes.append("AIC: each model's likelihood uses its own response construction (time to first event, "
+                     "(start, stop] rows, stratified layouts, subject time for lstm-cox-paper); AICs are not "
+                     "comparable across models; k counts Cox coefficients only (see aic_counts)")
+    if any(str(p).startswith("paper") for p in table.get("protocol", [])):
+        notes.append("lstm-cox-paper uses the paper's leaky protocol: its inputs (stop, recur, rtumor, rsize) carry "
+                     "the outcome; its numbers are not evidence of predictive skill")
+    return notes
+
+
+def plan_single(data: RecurrentData | SurvivalData, entry: CatalogEntry | None, *, split: str,
+                test_size: float | None, times: Sequence[float] | None, epochs: int | None) -> SinglePlan:
+    """The splits of a single-event or recurrent comparison, arguments checked (as
+    :func:`pysurvbridge.compare` documents them)."""
+    test_size = 0.3 if test_size is None else test_size
+    if split != "subject":
+        raise InvalidParameterError(f"split must be 'subject', but was {split!r}")
+    if not 0 < test_size < 1:
+        raise InvalidParameterError(f"test_size must be in (0, 1), but was {test_size!r}")
+    grid = np.asarray(times, dtype=np.float64) if times is not None else default_times(first_event(data))
+    return SinglePlan(data, entry, test_size, grid, epochs)
+
+
+def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds, metrics: Sequence[str] | None,
+               verbose: bool, crosscheck: bool | None, crosscheck_reference: Callable | None,
+               crosscheck_label: str | None) -> Comparison:
+    """Every (seed, model) cell of ``plan``, the table, the notes and the engines' agreement."""
+    seeds = seed_list(seeds)
+    wanted = list(SINGLE_METRICS) if metrics is None else list(metrics)
+    unknown = [m for m in wanted if m not in SINGLE_METRICS]
+    if unknown:
+        raise InvalidParameterError(f"unknown metrics {unknown}; choose from {list(SINGLE_METRICS)}")
+    specs = [resolve(m, multi_event=False) for m in (DEFAULT_MODELS if models is None else models)]
+    if not specs:
+        raise InvalidParameterError("models must name at least one model")
+    data = plan.data
+    notes: list[str] = [f"data: {n}" for n in data.notes] if plan.recurrent else []
+    done, splits = run_cells(plan, [Cell(seed, spec) for seed in seeds for spec in specs], verbose=verbose)
+    runs: dict = {}
+    first_runs: dict = {}
+    for result in done:
+        notes += result.notes
+        if result.run is not None:
+            runs[result.cell.spec.name] = result.run
+            if result.cell.seed == seeds[0]:
+                first_runs[result.cell.spec.name] = result.run
+    results = pd.DataFrame([r.row for r in done])
+    notes += failure_notes(results)
+    table = summarise_single(results, wanted)
+    notes += _standing_notes(data, plan.entry, table, wanted)
+    from pysurvbridge.crosscheck import check_split
+
+    agreement, agreement_notes, alarms = check_split(splits[seeds[0]], first_runs, specs, requested=crosscheck,
+                                                     reference=crosscheck_reference, label=crosscheck_label)
+    result = Comparison(table, results, list(dict.fromkeys(notes + agreement_notes)), data, runs, plan.times,
+                        dataset, dict(SINGLE_DEFINITIONS), splits[seeds[-1]], agreement)
+    for text in alarms:  # visible, not only a note
+        warnings.warn(text, StatisticalWarning, stacklevel=3)
+    return result
