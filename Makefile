@@ -29,8 +29,10 @@ demo: setup
 	$(VENV)/bin/pysurvbridge compare bladder1 --models cox,ag,wlw,pwp-total,lstm-cox,lstm-cox-paper --seeds 3 --out report.html
 	$(VENV)/bin/pysurvbridge compare rotterdam-multi --seeds 3 --out report-multi-event.html
 
-# pytest, then the R package's testthat tests (scripts/test_r.sh installs r/ into .venv/Rlib)
+# the import-linter contracts of docs/architecture.md, pytest, then the R package's testthat
+# tests (scripts/test_r.sh installs r/ into .venv/Rlib)
 test: setup $(BROWSER_STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 	bash scripts/test_r.sh
 
