@@ -31,7 +31,7 @@ import pandas as pd
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, RWarning
 
 __all__ = ["decode_frame", "encode_frame", "DEEP_MODELS", "fit_model", "predict", "model_to_bytes",
-           "model_from_bytes", "host_fitter", "compare_from_r", "comparison_tables"]
+           "model_from_bytes", "host_fitter", "compare_from_r", "comparison_tables", "dataset_names"]
 
 R_SURV_ATTR = "r_surv"  # frame.attrs[...] = {column: {"type": ..., "parts": [component columns]}}
 R_DATE_ATTR = "r_dates"  # frame.attrs[...] = [columns that were R Dates]
@@ -454,7 +454,9 @@ def _comparison_data(data: Any):
     from pysurvbridge.data.recurrent import RecurrentData
 
     if isinstance(data, str):
-        return data
+        from pysurvbridge.data import catalog
+
+        return catalog.entry(data).name  # an unknown name lists the catalogue's names
     frame = decode_frame(data)
     covs = [c for c in frame.columns if c not in ("id", "start", "stop", "event", "time", "enum")]
     if "start" in frame:
@@ -463,6 +465,13 @@ def _comparison_data(data: Any):
         return SurvivalData.from_frame(frame, time="time", event="event", covariates=covs,
                                        id="id" if "id" in frame else None)
     raise InvalidSurvivalDataError("compare data need columns id, start, stop, event (recurrent) or time, event")
+
+
+def dataset_names() -> list[str]:
+    """The names ``sb_compare()`` takes for data: the catalogue's (:mod:`pysurvbridge.data.catalog`)."""
+    from pysurvbridge.data import catalog
+
+    return catalog.names()
 
 
 def comparison_tables(comparison: Any) -> dict:
