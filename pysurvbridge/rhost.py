@@ -300,7 +300,7 @@ def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None 
     except TypeError as exc:
         raise InvalidParameterError(f"{model}: {exc}") from None
     try:
-        return estimator.fit(data, seed=int(seed), **fit_args)
+        return estimator.fit(data, random_state=int(seed), **fit_args)
     except TypeError as exc:
         raise InvalidParameterError(f"{model}.fit: {exc}") from None
 

@@ -1,11 +1,19 @@
 """The shared estimator shape and training loop of every neural model.
 
-``SurvivalModel`` holds hyper-parameters from ``__init__`` and learns in ``fit``; learned state
-ends in ``_``. A subclass says how to build its network, turn (time, event) into loss targets,
-compute the loss, and predict; the loop here does the rest: device choice, seeding, data
-moved to the device once, minibatches, early stopping on a validation set (best weights
-copied and restored), a tqdm bar, a clear error when the loss becomes NaN or infinite, and
-save/load (JSON config + a state_dict read back with ``weights_only=True``).
+``SurvivalModel`` is a scikit-learn estimator: hyper-parameters *and* training options
+(``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``optimizer``, ``validation``,
+``patience``, ``device``, ``verbose``, ``random_state``) are constructor parameters stored
+unchanged, so ``get_params``/``set_params``/``clone`` and ``GridSearchCV`` work; they are
+checked in ``fit``, which learns state ending in ``_``. ``fit`` takes scikit-learn's
+``(X, y)`` (``y`` as scikit-survival's structured array, a two-column DataFrame or an
+``(event, time)`` tuple), one of the package's containers, or a minibatch source; keyword
+arguments named like the training options override them for that call.
+
+A subclass says how to build its network, turn (time, event) into loss targets, compute the
+loss, and predict; the loop here does the rest: device choice, seeding, data moved to the
+device once, minibatches, early stopping on a validation set (best weights copied and
+restored), a tqdm bar, a clear error when the loss becomes NaN or infinite, and save/load
+(JSON config + a state_dict read back with ``weights_only=True``).
 """
 from __future__ import annotations
 
@@ -19,30 +27,57 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator
 from torch import nn
 
 from pysurvbridge.data.events import SurvivalData
-from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, TrainingError
-from pysurvbridge.models.batches import StandardScaler, iterate_batches, split_validation
+from pysurvbridge.errors import (
+    InvalidParameterError,
+    InvalidSurvivalDataError,
+    TrainingError,
+)
+from pysurvbridge.estimator import (
+    NotFittedError,
+    SurvivalAnalysisMixin,
+    check_not_container,
+    is_xy_input,
+    training_data,
+)
+from pysurvbridge.models.batches import (
+    StandardScaler,
+    iterate_batches,
+    split_validation,
+)
 from pysurvbridge.models.training import TrainingLog, make_optimizer, resolve_device
 
-__all__ = ["SurvivalModel"]
+__all__ = ["SurvivalModel", "TRAINING_OPTIONS", "TRAINING_DEFAULTS"]
+
+#: the training options every neural model takes in its constructor (and ``fit`` as overrides)
+TRAINING_DEFAULTS: dict[str, Any] = dict(epochs=100, batch_size=None, lr=1e-3, weight_decay=0.0, optimizer="adam",
+                                         validation=None, patience=None, device="auto", verbose=True,
+                                         random_state=0)
+TRAINING_OPTIONS = tuple(TRAINING_DEFAULTS)
+#: per-call ``fit`` keywords beside the training options
+FIT_ONLY = ("seed", "distributed")
 
 #: rows per forward pass at prediction time (bounds memory, not results)
 PREDICT_CHUNK = 65536
 CONFIG_FILE, STATE_FILE = "config.json", "state.pt"
 
 
-class SurvivalModel:
+class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
     """Base class: subclasses implement ``_build_network``, ``_targets``, ``_loss`` and
-    ``_survival_at``, and may override ``_after_fit`` (e.g. a Breslow baseline) and
-    ``predict_risk``.
+    ``_survival_at``, and may override ``_after_fit`` (e.g. a Breslow baseline),
+    ``_check_params`` (the constructor's values, checked at fit) and ``predict_risk``. Their
+    ``__init__`` lists every hyper-parameter and the training options of
+    :data:`TRAINING_OPTIONS` and stores them unchanged (:meth:`_set_training`).
 
     Learned state after ``fit``: ``network_`` (the torch module, in eval mode), ``device_``,
     ``covariates_`` (names, when fitted on a SurvivalData), ``n_features_``, ``scaler_``
     (training means and standard deviations, when ``standardize``), ``history_`` (a
     DataFrame: epoch, train_loss, val_loss), ``best_epoch_``, ``train_time_``/``train_event_``
-    (for IPCW weights in :meth:`score`; None after a streamed fit).
+    (for IPCW weights in :meth:`evaluate`; None after a streamed fit), ``n_features_in_`` and,
+    after ``fit(X, y)`` with a DataFrame, ``feature_names_in_`` (scikit-learn's names).
     """
 
     #: the name ``compare()`` and saved configs use
@@ -113,40 +148,81 @@ class SurvivalModel:
         return {}
 
     # ------------------------------------------------------------------ parameters
-    def get_params(self) -> dict[str, Any]:
-        """The ``__init__`` arguments, as scikit-learn's ``get_params(deep=False)``."""
-        sig = inspect.signature(type(self).__init__)
-        return {k: getattr(self, k) for k in sig.parameters if k != "self"}
+    def _set_training(self, **options: Any) -> None:
+        """Store the training options as given (scikit-learn's rule: no checks, no copies)."""
+        unknown = sorted(set(options) - set(TRAINING_OPTIONS))
+        if unknown:
+            raise TypeError(f"{unknown} are not training options ({list(TRAINING_OPTIONS)})")
+        for name, value in options.items():
+            setattr(self, name, value)
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                         if not isinstance(v, nn.Module))
-        return f"{type(self).__name__}({args})"
+    def _check_params(self) -> None:
+        """Check the constructor's hyper-parameters (called by ``fit``; scikit-learn keeps
+        ``__init__`` and ``set_params`` free of checks)."""
+
+    @classmethod
+    def _training_option_names(cls) -> tuple[str, ...]:
+        sig = inspect.signature(cls.__init__)
+        return tuple(k for k in TRAINING_OPTIONS if k in sig.parameters)
+
+    def _fit_options(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The training options of this call: the constructor's, then ``overrides``."""
+        names = self._training_option_names()
+        unknown = sorted(set(overrides) - set(names) - set(FIT_ONLY))
+        if unknown:
+            raise InvalidParameterError(f"{type(self).__name__}.fit got unknown keyword arguments {unknown}; it takes "
+                                        f"{list(names) + list(FIT_ONLY)}")
+        if "seed" in overrides:  # the name before random_state; kept for earlier code and the R package
+            if "random_state" in overrides:
+                raise InvalidParameterError("give either seed or random_state, not both")
+            overrides = dict(overrides)
+            overrides["random_state"] = overrides.pop("seed")
+        options = {k: getattr(self, k) for k in names}
+        options.update(overrides)
+        options["seed"] = _seed_from(options.pop("random_state"))
+        return options
+
+    def _training_data(self, X, y) -> tuple[Any, list[str] | None]:
+        """(the container or stream ``fit`` trains on, the feature names or None) from ``(X, y)``."""
+        if y is None:
+            if is_xy_input(X):
+                raise InvalidParameterError(
+                    f"{type(self).__name__}.fit(X) needs y: {type(self).__name__} requires y to be passed, but the "
+                    "target y is None; give the event and time of each subject (e.g. "
+                    "sksurv.util.Surv.from_arrays(event, time)), or fit(SurvivalData)")
+            return X, None
+        check_not_container(X)
+        return training_data(X, y)
+
+    def _set_feature_facts(self, names: list[str] | None, *, positional: bool) -> None:
+        """scikit-learn's fitted facts: ``n_features_in_`` and ``feature_names_in_`` (only for a
+        DataFrame X); after an array X, later inputs are read by position (``covariates_`` None)."""
+        self.n_features_in_ = self.n_features_
+        self.__dict__.pop("feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif positional:
+            self.covariates_ = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(
-        self,
-        data: SurvivalData | Iterable,
-        *,
-        epochs: int = 100,
-        batch_size: int | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        validation: float | SurvivalData | None = None,
-        patience: int | None = None,
-        seed: int = 0,
-        device: str | torch.device = "auto",
-        optimizer: str = "adam",
-        verbose: bool = True,
-        distributed: bool = False,
-    ) -> "SurvivalModel":
+    def fit(self, X, y=None, **options) -> "SurvivalModel":
         """Train the network; returns self.
 
         Args:
-            data: a :class:`SurvivalData` (moved to the device once), or a re-iterable source
-                of minibatches for out-of-core training (a DataLoader, or
+            X: covariates (a NumPy array or a DataFrame of numeric columns) with ``y``; or a
+                :class:`SurvivalData` (moved to the device once); or a re-iterable source of
+                minibatches for out-of-core training (a DataLoader, or
                 :class:`pysurvbridge.data.streaming.ParquetMinibatches`): each batch is
                 ``(X, time, event)`` or a dict with those keys, arrays or tensors.
+            y: with an array or DataFrame ``X``: scikit-survival's structured array (a bool
+                event field and a float time field, any names), a DataFrame with the columns
+                (event, time), or an ``(event, time)`` tuple.
+            **options: the training options of the constructor for this call only (epochs,
+                batch_size, lr, weight_decay, optimizer, validation, patience, device,
+                verbose, random_state; ``seed`` is accepted for random_state), and
+                ``distributed``.
+
+        Training options (constructor parameters):
             epochs: passes over the training data.
             batch_size: rows per minibatch; None = the whole training set in one batch
                 (full-batch; ignored for a streamed source, whose batches are used as given).
@@ -157,18 +233,32 @@ class SurvivalModel:
                 loss are restored at the end (a copy, not a reference to the live weights).
             patience: stop after this many epochs without a lower validation loss (needs
                 ``validation``).
-            seed: seeds initialisation, shuffling, the validation split and dropout; on the
-                CPU two fits with the same seed give identical weights. The global torch
-                random state is left as it was.
+            random_state: seeds initialisation, shuffling, the validation split and dropout;
+                on the CPU two fits with the same seed give identical weights (an int; None
+                draws one; a NumPy RandomState draws one from it). The global torch random
+                state is left as it was.
             device: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
             verbose: show a tqdm bar with epoch, training and validation loss.
-            distributed: train data-parallel over the processes of the torch.distributed default
-                group (started from torchrun's environment when not initialised; see
-                :mod:`pysurvbridge.distributed`). Every process calls ``fit`` with the same data
-                and arguments; each computes its part of every batch under DistributedDataParallel,
-                and the weights equal a one-process fit with the same batches (networks without
-                dropout or BatchNorm). In-memory data only.
+            distributed (``fit`` only): train data-parallel over the processes of the
+                torch.distributed default group (started from torchrun's environment when
+                not initialised; see :mod:`pysurvbridge.distributed`). Every process calls
+                ``fit`` with the same data and arguments; each computes its part of every
+                batch under DistributedDataParallel, and the weights equal a one-process fit
+                with the same batches (networks without dropout or BatchNorm). In-memory data
+                only.
         """
+        opts = self._fit_options(options)
+        data, names = self._training_data(X, y)
+        self._check_params()
+        self._fit(data, **opts)
+        self._set_feature_facts(names, positional=y is not None and names is None)
+        return self
+
+    def _fit(self, data, *, epochs: int = 100, batch_size: int | None = None, lr: float = 1e-3,
+             weight_decay: float = 0.0, validation=None, patience: int | None = None, seed: int = 0,
+             device: str | torch.device = "auto", optimizer: str = "adam", verbose: bool = True,
+             distributed: bool = False) -> None:
+        """The training loop on a container or a stream (options already merged and checked)."""
         _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience)
         dev = resolve_device(device)
         streamed = not isinstance(data, self.in_memory_types)
@@ -319,7 +409,7 @@ class SurvivalModel:
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
-            raise InvalidParameterError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
     def _input_tensor(self, X) -> torch.Tensor:
         """(n, p) float32 tensor on the model's device from a DataFrame, array or tensor."""
@@ -345,8 +435,10 @@ class SurvivalModel:
         if X.dim() == 1:
             X = X.unsqueeze(0) if self.n_features_ and X.shape[0] == self.n_features_ else X.unsqueeze(1)
         if self.n_features_ is not None and (X.dim() != 2 or X.shape[1] != self.n_features_):
+            got = X.shape[1] if X.dim() == 2 else f"shape {tuple(X.shape)} for"
             raise InvalidSurvivalDataError(
-                f"X must have shape (n, {self.n_features_}) like the training covariates, but has {tuple(X.shape)}")
+                f"X has {got} features, but {type(self).__name__} is expecting {self.n_features_} features as "
+                f"input (the training covariates); X must have shape (n, {self.n_features_})")
         bad = ~torch.isfinite(X).reshape(X.shape[0], -1).all(dim=1)
         if bool(bad.any()):
             raise InvalidSurvivalDataError(
@@ -377,7 +469,24 @@ class SurvivalModel:
         """(n,) risk scores: higher means earlier events expected."""
         raise NotImplementedError
 
-    def score(self, data: SurvivalData, times: Sequence[float] | None = None) -> dict[str, float]:
+    def _survival_matrix(self, X, times: np.ndarray) -> np.ndarray:
+        return self.predict_survival(X, times).to_numpy()
+
+    @property
+    def unique_times_(self) -> np.ndarray:
+        """The times :meth:`predict_survival_function` tabulates curves at: the distinct training
+        times (scikit-survival's ``unique_times_``), or the baseline's event times after a
+        streamed fit."""
+        self._check_fitted()
+        if getattr(self, "train_time_", None) is not None:
+            return np.unique(self.train_time_)
+        baseline = getattr(self, "baseline_", None)
+        if baseline is not None:
+            return np.asarray(baseline.times)
+        raise InvalidParameterError(f"this {type(self).__name__} was fitted on a stream and keeps no training times; "
+                                    "call predict_survival(X, times) at the times you need")
+
+    def evaluate(self, data: SurvivalData, times: Sequence[float] | None = None) -> dict[str, float]:
         """Harrell's C of :meth:`predict_risk` and the IPCW integrated Brier score on ``data``.
 
         ``times`` (default: 10 quantiles, 10% to 80%, of ``data``'s event times) is the Brier
@@ -386,7 +495,7 @@ class SurvivalModel:
         from pysurvbridge import metrics
 
         if not isinstance(data, SurvivalData):
-            raise InvalidParameterError(f"score needs a SurvivalData, but got {type(data).__name__}")
+            raise InvalidParameterError(f"evaluate needs a SurvivalData, but got {type(data).__name__}")
         risk = self.predict_risk(data.X)
         out = {"c_harrell": metrics.concordance_harrell(risk, data.time, data.event)}
         if times is None:
@@ -404,10 +513,13 @@ class SurvivalModel:
         self._check_fitted()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        params = {k: (None if isinstance(v, nn.Module) else v) for k, v in self.get_params().items()}
-        custom = [k for k, v in self.get_params().items() if isinstance(v, nn.Module)]
+        raw = self.get_params(deep=False)
+        custom = [k for k, v in raw.items() if isinstance(v, nn.Module)]
+        # a validation set held as data is not a hyper-parameter worth saving: None in the file
+        params = {k: (None if isinstance(v, nn.Module) or k == "validation" and not _is_number(v) else v)
+                  for k, v in raw.items()}
         config = {
-            "class": type(self).__name__, "format": 1, "params": _jsonable(params),
+            "class": type(self).__name__, "format": 2, "params": _jsonable(params, tag_tuples=True),
             "custom_modules": custom,
             "fitted": _jsonable({
                 "covariates": None if self.covariates_ is None else list(self.covariates_),
@@ -439,7 +551,7 @@ class SurvivalModel:
             raise InvalidParameterError(f"{path} holds no saved model ({CONFIG_FILE} is missing)") from None
         if config.get("class") != cls.__name__:
             raise InvalidParameterError(f"{path} holds a {config.get('class')}, not a {cls.__name__}")
-        params = dict(config["params"])
+        params = _from_json(dict(config["params"])) if config.get("format", 1) >= 2 else dict(config["params"])
         for name in config.get("custom_modules", []):
             if name not in modules:
                 raise InvalidParameterError(
@@ -544,11 +656,47 @@ def _epoch_loss(losses: torch.Tensor | None, sizes: list[int], epoch: int) -> fl
     return float((stacked * w).sum() / w.sum())
 
 
-def _jsonable(obj: Any) -> Any:
+def _seed_from(random_state: Any) -> int:
+    """An int seed from scikit-learn's random_state: an int as it is, None a fresh draw, a
+    NumPy RandomState or Generator one draw from it."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise InvalidParameterError(f"random_state must be >= 0, but was {random_state!r}")
+        return int(random_state)
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    raise InvalidParameterError(f"random_state must be an int, None, a numpy RandomState or Generator, but was "
+                                f"{random_state!r}")
+
+
+def _is_number(v: Any) -> bool:
+    return v is None or isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _from_json(obj: Any) -> Any:
+    """Inverse of ``_jsonable(tag_tuples=True)``: {"__tuple__": [...]} back to tuples."""
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        if set(obj) == {"__tuple__"}:
+            return tuple(_from_json(v) for v in obj["__tuple__"])
+        return {k: _from_json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_from_json(v) for v in obj]
+    return obj
+
+
+def _jsonable(obj: Any, *, tag_tuples: bool = False) -> Any:
+    """``obj`` with arrays and NumPy scalars as JSON values; tuples tagged when asked, so a
+    saved model's parameters come back exactly as they were given."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v, tag_tuples=tag_tuples) for k, v in obj.items()}
+    if isinstance(obj, tuple) and tag_tuples:
+        return {"__tuple__": [_jsonable(v, tag_tuples=True) for v in obj]}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [_jsonable(v, tag_tuples=tag_tuples) for v in obj]
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):

@@ -121,45 +121,63 @@ class CoxVAE(SurvivalModel):
         sample_latent: train the Cox head on sampled z (True, the paper) or on the mean.
         image_shape: (H, W) for "conv" (default: the square root of D).
         standardize: z-score the inputs (default: only with "gaussian").
+        epochs, batch_size, weight_decay, optimizer, validation, patience, device, verbose,
+            random_state: the training options (:meth:`SurvivalModel.fit`; no ``lr``: the two
+            above); ``fit`` keywords of the same names override them for one call.
 
     After ``fit``: ``baseline_`` (Breslow on the training embeddings; from the stream for a
     streamed fit) and the loop's state (``train_time_``/``train_event_`` None when streamed).
     """
 
     name = "coxvae"
-
+    _step_survival = True  # Breslow baseline on the embedding
     def __init__(self, latent_dim: int = 8, tau: float = 0.5, beta: float = 1.0, *,
                  encoder: str | nn.Module = "mlp", decoder: str | nn.Module = "mlp",
                  hidden: Sequence[int] = (64,), lr_autoencoder: float = 1e-3, lr_cox: float = 1e-4,
                  reconstruction: str = "bernoulli", recon_sd: float = 1.0, sample_latent: bool = True,
-                 image_shape: tuple[int, int] | None = None, standardize: bool | None = None) -> None:
+                 image_shape: tuple[int, int] | None = None, standardize: bool | None = None,
+                 epochs: int = 100, batch_size: int | None = None, weight_decay: float = 0.0,
+                 optimizer: str = "adam", validation=None, patience: int | None = None, device: str = "auto",
+                 verbose: bool = True, random_state=0) -> None:
         self.latent_dim = latent_dim
         self.tau = tau
         self.beta = beta
         self.encoder = encoder
         self.decoder = decoder
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = hidden
         self.lr_autoencoder = lr_autoencoder
         self.lr_cox = lr_cox
         self.reconstruction = reconstruction
         self.recon_sd = recon_sd
         self.sample_latent = sample_latent
-        self.image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
+        self.image_shape = image_shape
         self.standardize = standardize
+        # no lr: CoxVAE's two learning rates are lr_autoencoder and lr_cox
+        self._set_training(epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, optimizer=optimizer,
+                           validation=validation, patience=patience, device=device, verbose=verbose,
+                           random_state=random_state)
+
+    def _check_params(self) -> None:
+        latent_dim, tau, beta = self.latent_dim, self.tau, self.beta
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
             raise InvalidParameterError(f"latent_dim must be a positive integer, but was {latent_dim!r}")
         if not (isinstance(tau, (int, float)) and 0.0 <= tau <= 1.0):
             raise InvalidParameterError(f"tau must be in [0, 1], but was {tau!r}")
         if not (isinstance(beta, (int, float)) and beta >= 0):
             raise InvalidParameterError(f"beta must be >= 0, but was {beta!r}")
-        for name, value in (("lr_autoencoder", lr_autoencoder), ("lr_cox", lr_cox), ("recon_sd", recon_sd)):
+        for name in ("lr_autoencoder", "lr_cox", "recon_sd"):
+            value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value > 0):
                 raise InvalidParameterError(f"{name} must be positive, but was {value!r}")
-        if reconstruction not in ("gaussian", "bernoulli"):
-            raise InvalidParameterError(f"reconstruction must be 'gaussian' or 'bernoulli', but was {reconstruction!r}")
-        for name, value in (("encoder", encoder), ("decoder", decoder)):
+        if self.reconstruction not in ("gaussian", "bernoulli"):
+            raise InvalidParameterError(
+                f"reconstruction must be 'gaussian' or 'bernoulli', but was {self.reconstruction!r}")
+        for name in ("encoder", "decoder"):
+            value = getattr(self, name)
             if not (isinstance(value, nn.Module) or value in ("mlp", "conv")):
                 raise InvalidParameterError(f"{name} must be 'mlp', 'conv' or a torch.nn.Module, but was {value!r}")
+        if self.image_shape is not None and len(tuple(self.image_shape)) != 2:
+            raise InvalidParameterError(f"image_shape must be (height, width), but was {self.image_shape!r}")
         check_mlp_args(self.hidden, 0.0, "relu")
 
     # ------------------------------------------------------------------ fitting
@@ -167,14 +185,17 @@ class CoxVAE(SurvivalModel):
     def _standardizes(self) -> bool:
         return self.reconstruction == "gaussian" if self.standardize is None else bool(self.standardize)
 
-    def fit(self, data, **kwargs) -> "CoxVAE":
-        """Train on ``data`` (X = features or flattened images): a SurvivalData, or a
+    def fit(self, X, y=None, **options) -> "CoxVAE":
+        """Train on ``X`` (features or flattened images) with ``y``, a SurvivalData, or a
         re-iterable source of ``(X, time, event)`` minibatches with one event per subject
         (out of core; see the module docstring). Keyword arguments as
         :meth:`SurvivalModel.fit` except ``lr`` (use ``lr_autoencoder`` and ``lr_cox``)."""
-        if "lr" in kwargs:
+        if "lr" in options:
             raise InvalidParameterError("CoxVAE takes its learning rates in the constructor: lr_autoencoder= and "
                                         "lr_cox= (the paper's two optimizers), not fit(lr=)")
+        return super().fit(X, y, **options)
+
+    def _fit(self, data, **kwargs) -> "CoxVAE":
         self.standardize_ = self._standardizes
         if not isinstance(data, SurvivalData):
             return self._fit_stream(data, **kwargs)
@@ -185,7 +206,7 @@ class CoxVAE(SurvivalModel):
                 raise InvalidSurvivalDataError(
                     f"reconstruction='bernoulli' needs values in [0, 1] (e.g. grey images scaled to [0, 1]); rows "
                     f"{np.flatnonzero(bad)[:5].tolist()} are outside; rescale them or use reconstruction='gaussian'")
-        return super().fit(data, **kwargs)
+        return super()._fit(data, **kwargs)
 
     def _fit_stream(self, source, **kwargs) -> "CoxVAE":
         """Out-of-core training: the shared loop over the stream, then the streamed baseline."""
@@ -200,7 +221,7 @@ class CoxVAE(SurvivalModel):
         chosen, self.standardize = self.standardize, self._standardizes
         self._event_grid, self._grid_done = EventTimeGrid(), False
         try:
-            return super().fit(source, **kwargs)
+            return super()._fit(source, **kwargs)
         finally:
             self.standardize = chosen
             del self._event_grid, self._grid_done
@@ -239,7 +260,7 @@ class CoxVAE(SurvivalModel):
         if self.image_shape is not None:
             if self.image_shape[0] * self.image_shape[1] != n_features:
                 raise InvalidParameterError(f"image_shape {self.image_shape} does not hold the {n_features} columns")
-            return self.image_shape
+            return tuple(int(v) for v in self.image_shape)
         side = int(round(np.sqrt(n_features)))
         if side * side != n_features:
             raise InvalidParameterError(f"'conv' needs square images or image_shape=(H, W); {n_features} columns "

@@ -35,6 +35,9 @@ class DeepSurv(SurvivalModel):
         dropout, activation, batch_norm: per hidden layer (see :func:`networks.mlp`).
         ties: "efron" (R's default) or "breslow" in the training loss.
         standardize: centre and scale covariates with the training means and SDs.
+        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose,
+            random_state: the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
+            the same names override them for one call.
 
     After ``fit``: ``baseline_`` (:class:`BreslowBaseline` from the training data),
     plus the learned state of :class:`SurvivalModel`.
@@ -42,19 +45,27 @@ class DeepSurv(SurvivalModel):
 
     name = "deepsurv"
     supports_streaming = False  # the Breslow baseline needs the training data in memory
+    _step_survival = True  # Breslow: S(t | x) jumps only at training event times
 
     def __init__(self, hidden: Sequence[int] = (32, 32), *, dropout: float = 0.1,
                  activation: str = "relu", batch_norm: bool = False, ties: str = "efron",
-                 standardize: bool = True) -> None:
-        self.hidden = tuple(int(h) for h in hidden)
+                 standardize: bool = True, epochs: int = 100, batch_size: int | None = None, lr: float = 1e-3,
+                 weight_decay: float = 0.0, optimizer: str = "adam", validation=None, patience: int | None = None,
+                 device: str = "auto", verbose: bool = True, random_state=0) -> None:
+        self.hidden = hidden
         self.dropout = dropout
         self.activation = activation
         self.batch_norm = batch_norm
         self.ties = ties
         self.standardize = standardize
-        if ties not in ("efron", "breslow"):
-            raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {ties!r}")
-        check_mlp_args(self.hidden, dropout, activation)
+        self._set_training(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+                           validation=validation, patience=patience, device=device, verbose=verbose,
+                           random_state=random_state)
+
+    def _check_params(self) -> None:
+        if self.ties not in ("efron", "breslow"):
+            raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {self.ties!r}")
+        check_mlp_args(self.hidden, self.dropout, self.activation)
 
     def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
         return mlp(n_features, self.hidden, 1, dropout=self.dropout, activation=self.activation,

@@ -99,6 +99,13 @@ class LSTMCox(SurvivalModel):
         dropout: after the LSTM (paper: 0.5). step_features: dense outputs per step.
         protocol: "history" or "paper". ties: Cox ties ("efron" or "breslow").
         standardize: centre and scale the inputs with training means and SDs.
+        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose,
+            random_state: the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
+            the same names override them for one call.
+
+    scikit-learn: ``get_params``/``set_params``/``clone``, pickling and ``score`` work; ``fit``
+    takes a RecurrentData only (see :meth:`_training_data` for why not ``fit(X, y)``),
+    ``predict`` gives each subject's risk and ``score`` Harrell's C on time to first event.
 
     Learned state: ``network_``, ``features_``, ``protocol_label_``, ``baseline_`` (Breslow,
     history), ``cox_`` (the stage-2 :class:`ClassicalFit`, paper), ``aic_``: -2 log partial
@@ -113,26 +120,45 @@ class LSTMCox(SurvivalModel):
 
     def __init__(self, features: Sequence[str] | None = None, *, seq_len: int = 3, hidden_size: int = 20,
                  dropout: float = 0.5, step_features: int = 2, protocol: str = "history",
-                 ties: str = "efron", standardize: bool = True) -> None:
-        if protocol not in PROTOCOLS:
-            raise InvalidParameterError(f"protocol must be one of {PROTOCOLS}, but was {protocol!r}")
-        if not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-            raise InvalidParameterError(f"seq_len must be an integer >= 1, but was {seq_len!r}")
-        for name, value in (("hidden_size", hidden_size), ("step_features", step_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise InvalidParameterError(f"{name} must be an integer >= 1, but was {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise InvalidParameterError(f"dropout must be in [0, 1), but was {dropout!r}")
-        if ties not in ("efron", "breslow"):
-            raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {ties!r}")
-        self.features = None if features is None else list(features)
-        self.seq_len = int(seq_len)
-        self.hidden_size = int(hidden_size)
+                 ties: str = "efron", standardize: bool = True, epochs: int = 100, batch_size: int | None = None,
+                 lr: float = 1e-3, weight_decay: float = 0.0, optimizer: str = "adam", validation=None,
+                 patience: int | None = None, device: str = "auto", verbose: bool = True, random_state=0) -> None:
+        self.features = features
+        self.seq_len = seq_len
+        self.hidden_size = hidden_size
         self.dropout = dropout
-        self.step_features = int(step_features)
+        self.step_features = step_features
         self.protocol = protocol
         self.ties = ties
         self.standardize = standardize
+        self._set_training(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+                           validation=validation, patience=patience, device=device, verbose=verbose,
+                           random_state=random_state)
+
+    def _check_params(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise InvalidParameterError(f"protocol must be one of {PROTOCOLS}, but was {self.protocol!r}")
+        if not isinstance(self.seq_len, (int, np.integer)) or self.seq_len < 1:
+            raise InvalidParameterError(f"seq_len must be an integer >= 1, but was {self.seq_len!r}")
+        for name in ("hidden_size", "step_features"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise InvalidParameterError(f"{name} must be an integer >= 1, but was {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InvalidParameterError(f"dropout must be in [0, 1), but was {self.dropout!r}")
+        if self.ties not in ("efron", "breslow"):
+            raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {self.ties!r}")
+
+    def _training_data(self, X, y):
+        if y is not None:
+            raise InvalidParameterError(
+                "LSTMCox trains on recurrent events: fit(RecurrentData), the (start, stop] rows of each subject. "
+                "fit(X, y) is not offered: scikit-learn's splitters would put rows of one subject on both sides of a "
+                "split, and the sequences need each subject's whole history (compare() splits by subject)")
+        if not isinstance(X, RecurrentData):
+            raise InvalidParameterError(f"LSTMCox needs its training data in memory as a RecurrentData (the (start, "
+                                        f"stop] rows of each subject), but got {type(X).__name__}")
+        return X, None
 
     @property
     def registry_name(self) -> str:
@@ -239,12 +265,12 @@ class LSTMCox(SurvivalModel):
             return part.cox_nll_share(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties)
         return super()._loss_share(output, targets, part)
 
-    def fit(self, data: RecurrentData, **kwargs) -> "LSTMCox":
-        """See :meth:`SurvivalModel.fit`; ``data`` is a RecurrentData, ``validation`` a fraction
-        of subjects or a RecurrentData. Full batch by default (whole risk sets)."""
+    def fit(self, X: RecurrentData, y=None, **options) -> "LSTMCox":
+        """See :meth:`SurvivalModel.fit`; ``X`` is a RecurrentData (no ``y``), ``validation`` a
+        fraction of subjects or a RecurrentData. Full batch by default (whole risk sets)."""
         for attr in ("target_mean_", "target_scale_"):
             self.__dict__.pop(attr, None)
-        return super().fit(data, **kwargs)
+        return super().fit(X, y, **options)
 
     def _after_fit(self, inputs, targets) -> None:
         features = self.network_.features(*inputs).double().cpu().numpy()
@@ -312,7 +338,34 @@ class LSTMCox(SurvivalModel):
             surv = self.cox_.predict_survival(self.predict_features(data), grid).to_numpy()
         return pd.DataFrame(surv, index=risk.index, columns=pd.Index(grid, name="time"))
 
-    def score(self, data: RecurrentData, times=None) -> dict[str, float]:
+    _step_survival = True  # Breslow curves (history) or the Cox stage's (paper)
+
+    def predict(self, X: RecurrentData) -> np.ndarray:
+        """(subjects,) each subject's risk (:meth:`predict_subject_risk`), in order of first
+        appearance: higher means an earlier first event."""
+        return self.predict_subject_risk(X).to_numpy()
+
+    def score(self, X: RecurrentData, y=None) -> float:
+        """Harrell's C of :meth:`predict` on each subject's time to first event."""
+        from pysurvbridge import metrics
+
+        if y is not None or not isinstance(X, RecurrentData):
+            raise InvalidParameterError("LSTMCox.score takes a RecurrentData (no y): the first event of each "
+                                        "subject comes from its rows")
+        first = X.first_event()
+        risk = self.predict_subject_risk(X).loc[first.ids]
+        return float(metrics.concordance_harrell(risk.to_numpy(), first.time, first.event))
+
+    @property
+    def unique_times_(self) -> np.ndarray:
+        """The times of the baseline (history: the Breslow (start, stop] baseline's event
+        times; paper: the Cox stage's)."""
+        self._check_fitted()
+        if self.protocol == "history":
+            return np.asarray(self.baseline_.times)
+        return np.unique(self.cox_.baseline["time"].to_numpy())
+
+    def evaluate(self, data: RecurrentData, times=None) -> dict[str, float]:
         """Harrell's C of the subject risk on time to first event ("c_first_event") and, for
         the history protocol, the counting-process C of each interval's risk ("c_intervals",
         survival::concordance on Surv(start, stop, event))."""

@@ -40,9 +40,23 @@ from torch import nn
 
 from pysurvbridge.data.events import MultiEventData, SurvivalData, topological_order
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
-from pysurvbridge.losses import trajectory_nll, weibull_mixture_log_density, weibull_mixture_log_survival, weibull_mixture_nll
+from pysurvbridge.estimator import (
+    check_not_container,
+    multi_event_target,
+    multi_event_training_data,
+)
+from pysurvbridge.losses import (
+    trajectory_nll,
+    weibull_mixture_log_density,
+    weibull_mixture_log_survival,
+    weibull_mixture_nll,
+)
 from pysurvbridge.models.base import SurvivalModel
-from pysurvbridge.models.batches import iterate_multi_event_batches, merge_small_batches, split_validation
+from pysurvbridge.models.batches import (
+    iterate_multi_event_batches,
+    merge_small_batches,
+    split_validation,
+)
 from pysurvbridge.models.networks import check_mlp_args
 
 __all__ = ["MENSA", "MENSANetwork"]
@@ -121,27 +135,43 @@ class MENSA(SurvivalModel):
 
     def __init__(self, n_dists: int = 3, hidden: Sequence[int] = (32,), dropout: float = 0.25,
                  trajectories: Sequence[tuple] = (), mode: str = "multi", shared: bool = True, *,
-                 standardize: bool = True, dtype: str = "float64") -> None:
+                 standardize: bool = True, dtype: str = "float64", epochs: int = 100, batch_size: int | None = None,
+                 lr: float = 1e-3, weight_decay: float = 0.0, optimizer: str = "adam", validation=None,
+                 patience: int | None = None, device: str = "auto", verbose: bool = True, random_state=0) -> None:
         self.n_dists = n_dists
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = hidden
         self.dropout = dropout
-        self.trajectories = tuple(tuple(p) for p in trajectories)
+        self.trajectories = trajectories
         self.mode = mode
         self.shared = shared
         self.standardize = standardize
         self.dtype = dtype
+        self._set_training(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+                           validation=validation, patience=patience, device=device, verbose=verbose,
+                           random_state=random_state)
+
+    def _check_params(self) -> None:
+        mode, trajectories = self.mode, list(self.trajectories)
         if mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {list(MODES)}, but was {mode!r}")
-        if not isinstance(n_dists, (int, np.integer)) or n_dists < 1:
-            raise InvalidParameterError(f"n_dists must be a positive integer, but was {n_dists!r}")
-        check_mlp_args(self.hidden, dropout, "relu")  # sizes >= 1, dropout in [0, 1)
-        if dtype not in ("float64", "float32"):
-            raise InvalidParameterError(f"dtype must be 'float64' or 'float32', but was {dtype!r}")
-        if self.trajectories and mode != "multi":
+        if not isinstance(self.n_dists, (int, np.integer)) or self.n_dists < 1:
+            raise InvalidParameterError(f"n_dists must be a positive integer, but was {self.n_dists!r}")
+        check_mlp_args(self.hidden, self.dropout, "relu")  # sizes >= 1, dropout in [0, 1)
+        if self.dtype not in ("float64", "float32"):
+            raise InvalidParameterError(f"dtype must be 'float64' or 'float32', but was {self.dtype!r}")
+        if trajectories and mode != "multi":
             raise InvalidParameterError(f"trajectories need mode='multi' (both events of a pair must be "
                                         f"observable), but mode was {mode!r}")
-        if any(len(p) != 2 for p in self.trajectories):
-            raise InvalidParameterError(f"trajectories must be pairs (A, B), but were {list(self.trajectories)}")
+        if any(len(p) != 2 for p in trajectories):
+            raise InvalidParameterError(f"trajectories must be pairs (A, B), but were {trajectories}")
+
+    def _training_data(self, X, y):
+        """``fit(X, y)``: in mode "single" ``y`` as for every single-event model; otherwise K
+        (event, time) pairs (:func:`pysurvbridge.estimator.multi_event_target`)."""
+        if y is None or self.mode == "single":
+            return super()._training_data(X, y)
+        check_not_container(X)
+        return multi_event_training_data(X, y)
 
     # ------------------------------------------------------------------ data checks
     def _as_multi(self, data) -> MultiEventData:
@@ -209,11 +239,14 @@ class MENSA(SurvivalModel):
         return pairs
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data, **kwargs) -> "MENSA":
-        """Train on multi-event data (a MultiEventData, a SurvivalData in mode "single", or a
-        re-iterable source of minibatches: see the module docstring); keyword arguments as
-        :meth:`SurvivalModel.fit` (``validation`` may be a fraction or a MultiEventData).
-        Returns self."""
+    def fit(self, X, y=None, **options) -> "MENSA":
+        """Train on multi-event data: ``X`` with ``y`` (K (event, time) pairs; one pair in mode
+        "single"), a MultiEventData, a SurvivalData in mode "single", or a re-iterable source of
+        minibatches (see the module docstring); keyword arguments as :meth:`SurvivalModel.fit`
+        (``validation`` may be a fraction or a MultiEventData). Returns self."""
+        return super().fit(X, y, **options)
+
+    def _fit(self, data, **kwargs) -> "MENSA":
         if not isinstance(data, self.in_memory_types):
             return self._fit_stream(data, **kwargs)
         data = self._as_multi(data)
@@ -228,7 +261,7 @@ class MENSA(SurvivalModel):
         self.event_names_ = tuple(data.event_names)
         self.n_states_ = data.n_event_types + 1
         self.trajectory_index_ = self._trajectory_index(self.event_names_)
-        super().fit(data, **kwargs)
+        super()._fit(data, **kwargs)
         self.train_times_, self.train_events_ = np.asarray(data.times), np.asarray(data.events)
         if self.mode == "single":  # the IPCW weights of score()
             self.train_time_, self.train_event_ = self.train_times_[:, 0], self.train_events_[:, 0]
@@ -262,7 +295,7 @@ class MENSA(SurvivalModel):
         self.event_names_ = names
         self.n_states_ = K + 1
         self.trajectory_index_ = self._trajectory_index(self.event_names_)
-        super().fit(source, **kwargs)
+        super()._fit(source, **kwargs)
         self.train_times_ = self.train_events_ = None
         self.n_params_ = sum(p.numel() for p in self.network_.parameters())
         return self
@@ -335,7 +368,8 @@ class MENSA(SurvivalModel):
         return X.to(dev), (torch.from_numpy(t / self.time_unit_).to(dev), torch.from_numpy(e).to(dev))
 
     def _build_network(self, n_features: int, example: torch.Tensor) -> nn.Module:
-        return MENSANetwork(n_features, self.hidden, self.n_states_, int(self.n_dists), self.dropout,
+        return MENSANetwork(n_features, check_mlp_args(self.hidden, self.dropout, "relu"), self.n_states_,
+                            int(self.n_dists), self.dropout,
                             self.shared, getattr(torch, self.dtype))
 
     def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -469,13 +503,42 @@ class MENSA(SurvivalModel):
         total = counter.get_total_flops() / 2
         return total / 2 if convention == "fvcore" else total
 
-    def score(self, data: MultiEventData | SurvivalData, times=None) -> dict[str, float]:
+    def score(self, X, y=None) -> float:
+        """Harrell's C in mode "single" (as every single-event model); otherwise the global C
+        (MENSA's eq. 10: the mean over events of each event's Harrell's C, on predicted median
+        times). ``X`` with ``y`` (K (event, time) pairs), or a container without ``y``."""
+        from pysurvbridge import metrics
+
+        if self.mode == "single":
+            return super().score(X, y)
+        if y is None:
+            data = self._as_multi(X)
+            X, times, events = data.X, data.times, data.events
+        else:
+            events, times, _ = multi_event_target(y)
+        return float(metrics.concordance_global(self.predict_risk(X), times, events))
+
+    def _survival_matrix(self, X, times: np.ndarray) -> np.ndarray:
+        S = self.predict_survival_array(X, times)
+        return S[:, 0] if self.mode == "single" else S
+
+    @property
+    def unique_times_(self) -> np.ndarray:
+        """The distinct training times of all events (the grid of
+        :meth:`predict_survival_function`); a streamed fit keeps none."""
+        self._check_fitted()
+        if self.train_times_ is None:
+            raise InvalidParameterError("this MENSA was fitted on a stream and keeps no training times; call "
+                                        "predict_survival_array(X, times) at the times you need")
+        return np.unique(self.train_times_)
+
+    def evaluate(self, data: MultiEventData | SurvivalData, times=None) -> dict[str, float]:
         """Global and local C (on predicted median times) of ``data``; in mode "single" the
-        single-event score (Harrell's C and the IPCW integrated Brier score)."""
+        single-event evaluation (Harrell's C and the IPCW integrated Brier score)."""
         from pysurvbridge import metrics
 
         if self.mode == "single" and isinstance(data, SurvivalData):
-            return super().score(data, times)
+            return super().evaluate(data, times)
         data = self._as_multi(data)
         risk = self.predict_risk(data.X)
         out = {"c_global": metrics.concordance_global(risk, data.times, data.events)}

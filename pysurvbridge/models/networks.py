@@ -41,6 +41,9 @@ def check_mlp_args(hidden: Sequence[int], dropout: float, activation: str) -> li
         raise InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, but was {activation!r}")
     if not 0.0 <= dropout < 1.0:
         raise InvalidParameterError(f"dropout must be in [0, 1), but was {dropout!r}")
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise InvalidParameterError(f"hidden must be a sequence of layer widths such as (32, 32) or () for none, "
+                                    f"but was {hidden!r}")
     sizes = [int(h) for h in hidden]
     if any(h < 1 for h in sizes):
         raise InvalidParameterError(f"hidden layer sizes must be >= 1, but were {sizes}")

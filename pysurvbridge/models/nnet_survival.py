@@ -76,6 +76,9 @@ class NnetSurvival(SurvivalModel):
             the hand-written gradient of :mod:`pysurvbridge.models.fused_step` (same result as
             autograd to float rounding, about 2x faster for small networks on CPU); False, or
             any other network, trains through autograd.
+        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose,
+            random_state: the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
+            the same names override them for one call.
     """
 
     name = "nnet-survival"
@@ -83,41 +86,50 @@ class NnetSurvival(SurvivalModel):
     def __init__(self, breaks: Sequence[float] | int = 19, *, head: str = "flexible",
                  network: nn.Module | None = None, hidden: Sequence[int] = (), dropout: float = 0.0,
                  activation: str = "relu", horizon: float | None = None,
-                 standardize: bool = True, reset_network: bool = True, fused_step: bool = True) -> None:
-        if head not in HEADS:
-            raise InvalidParameterError(f"head must be one of {HEADS}, but was {head!r}")
-        if isinstance(breaks, (int, np.integer)):
-            if breaks < 1:
-                raise InvalidParameterError(f"breaks as a number of intervals must be >= 1, but was {breaks!r}")
-            self.breaks = int(breaks)
-        else:
-            self.breaks = check_breaks(breaks).tolist()
-        if network is not None and not isinstance(network, nn.Module):
-            raise InvalidParameterError(f"network must be a torch.nn.Module or None, but was {type(network).__name__}")
+                 standardize: bool = True, reset_network: bool = True, fused_step: bool = True,
+                 epochs: int = 100, batch_size: int | None = None, lr: float = 1e-3, weight_decay: float = 0.0,
+                 optimizer: str = "adam", validation=None, patience: int | None = None, device: str = "auto",
+                 verbose: bool = True, random_state=0) -> None:
+        self.breaks = breaks
         self.head = head
         self.network = network
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = hidden
         self.dropout = dropout
         self.activation = activation
         self.horizon = horizon
         self.standardize = standardize
         self.reset_network = reset_network
-        self.fused_step = bool(fused_step)
-        check_mlp_args(self.hidden, dropout, activation)
+        self.fused_step = fused_step
+        self._set_training(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+                           validation=validation, patience=patience, device=device, verbose=verbose,
+                           random_state=random_state)
+
+    def _check_params(self) -> None:
+        if self.head not in HEADS:
+            raise InvalidParameterError(f"head must be one of {HEADS}, but was {self.head!r}")
+        if isinstance(self.breaks, (int, np.integer)):
+            if self.breaks < 1:
+                raise InvalidParameterError(f"breaks as a number of intervals must be >= 1, but was {self.breaks!r}")
+        else:
+            check_breaks(self.breaks)
+        if self.network is not None and not isinstance(self.network, nn.Module):
+            raise InvalidParameterError(
+                f"network must be a torch.nn.Module or None, but was {type(self.network).__name__}")
+        check_mlp_args(self.hidden, self.dropout, self.activation)
 
     # ------------------------------------------------------------------ training hooks
-    def fit(self, data, **kwargs) -> "NnetSurvival":
+    def _fit(self, data, **kwargs) -> "NnetSurvival":
         """See :meth:`SurvivalModel.fit`. Sets ``breaks_`` and ``horizon_`` first."""
         from pysurvbridge.data.events import SurvivalData
 
         in_memory = isinstance(data, SurvivalData)
-        if isinstance(self.breaks, int):
+        if isinstance(self.breaks, (int, np.integer)):
             if not in_memory:
                 raise InvalidParameterError("with streamed minibatches give breaks as an array "
                                             "(quantile breaks need the event times up front)")
-            self.breaks_ = breaks_event_quantiles(data.time, data.event, self.breaks)
+            self.breaks_ = breaks_event_quantiles(data.time, data.event, int(self.breaks))
         else:
-            self.breaks_ = np.asarray(self.breaks, dtype=np.float64)
+            self.breaks_ = check_breaks(self.breaks)
         self._breaks_on_device = None
         if self.horizon is not None:
             self.horizon_ = float(self.horizon)
@@ -128,7 +140,7 @@ class NnetSurvival(SurvivalModel):
             self.horizon_ = float(self.breaks_[len(self.breaks_) // 2])
         self._fused_step = None  # chosen at the first batch, once the network exists
         try:
-            return super().fit(data, **kwargs)
+            return super()._fit(data, **kwargs)
         finally:
             self._fused_step = None  # holds the layers: not part of the fitted model
 
@@ -139,7 +151,7 @@ class NnetSurvival(SurvivalModel):
                 for module in body.modules():
                     if hasattr(module, "reset_parameters"):
                         module.reset_parameters()
-        elif self.hidden:
+        elif len(self.hidden):
             body = mlp(n_features, self.hidden, None, dropout=self.dropout, activation=self.activation)
         else:
             body = nn.Identity()
@@ -169,7 +181,7 @@ class NnetSurvival(SurvivalModel):
     def _train_step(self, inputs, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Plain Linear/ReLU networks with the flexible head train with the hand-written
         gradient of :mod:`.fused_step` (``fused_step=True``); anything else through autograd."""
-        if getattr(self, "fused_step", True) and self._fused_step is None:
+        if bool(getattr(self, "fused_step", True)) and self._fused_step is None:
             self._fused_step = FusedDiscreteStep.for_network(self.network_) or False
         if self._fused_step:
             return self._fused_step(inputs, *targets)
@@ -198,6 +210,16 @@ class NnetSurvival(SurvivalModel):
         j = np.clip(np.searchsorted(b, times, side="right") - 1, 0, len(b) - 2)  # interval of t
         frac = (times - b[j]) / (b[j + 1] - b[j])
         return np.exp(cum[:, j] + log_surv[:, j] * frac)
+
+    @property
+    def unique_times_(self) -> np.ndarray:
+        """The distinct training times up to the last break (the model says nothing after
+        it), or the breaks after a streamed fit."""
+        self._check_fitted()
+        if self.train_time_ is None:
+            return np.asarray(self.breaks_)
+        times = np.unique(self.train_time_)
+        return times[times <= self.breaks_[-1]]
 
     def predict_risk(self, X, horizon: float | None = None) -> np.ndarray:
         """(n,) 1 - S(horizon | x); ``horizon`` defaults to ``horizon_`` (set in fit)."""
