@@ -62,7 +62,10 @@ def compare(
             and "cox-embedding", a Cox model on CoxVAE's embedding).
         models: registry names ("cox", "ag", "wlw", "pwp-total", "pwp-gap", "deepsurv",
             "nnet-survival", "lstm-cox", "lstm-cox-paper"), :class:`ModelSpec` objects, or
-            configured model objects (``LSTMCox(hidden_size=40)``, ``DeepSurv(hidden=(64,))``).
+            configured estimators (``LSTMCox(hidden_size=40)``, ``DeepSurv(hidden=(64,),
+            lr=1e-2)``): each seed fits a clone with all its settings, training options
+            included; the comparison sets only its seed, quiet training and ``epochs`` when
+            given here.
         split: "subject" (the only sound split for recurrent events: all rows of a subject on
             one side). test_size: fraction of subjects held out (default 0.3). seeds: a list of
             seeds, or a number n meaning seeds 0..n-1; several give mean and sd.

@@ -19,23 +19,36 @@ from pysurvbridge.comparison.splits import Split
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["builtin_specs", "spec_from_model", "external_classical_spec", "coxvae_architecture"]
+__all__ = ["builtin_specs", "builtin_deep_models", "spec_from_model", "external_classical_spec", "coxvae_architecture",
+           "fresh"]
 
 
 def spec_from_model(model: Any) -> ModelSpec | None:
     """A spec for a configured (unfitted) LSTMCox, DeepSurv, NnetSurvival or CoxVAE object (None
     for anything else): ``LSTMCox(...)`` trains on the recurrent rows, the others on time to
-    first event. Each seed fits a fresh copy with the object's hyper-parameters."""
+    first event. Each seed fits a clone of the object with all its settings, training options
+    included; the comparison sets only the seed, quiet training and, when ``compare(epochs=)``
+    is given, the epochs."""
     from pysurvbridge.models import CoxVAE, DeepSurv, LSTMCox, NnetSurvival
 
     if isinstance(model, CoxVAE):
-        return ModelSpec("coxvae", "deep", _coxvae(model.get_params()))
+        return ModelSpec("coxvae", "deep", _coxvae(model))
     if isinstance(model, LSTMCox):
-        run = _lstm(model.protocol, model.get_params())
-        return ModelSpec(model.registry_name, "deep", run, needs_recurrent=True)
+        return ModelSpec(model.registry_name, "deep", _lstm(model), needs_recurrent=True)
     if isinstance(model, (DeepSurv, NnetSurvival)):
-        return ModelSpec(model.name, "deep", _first_event_model(type(model), model.get_params()))
+        return ModelSpec(model.name, "deep", _first_event_model(model))
     return None
+
+
+def fresh(model, split) -> Any:
+    """A clone of the configured ``model`` for one split: its seed, quiet training, and the
+    comparison's epochs when it sets them."""
+    from sklearn.base import clone
+
+    settings = {"random_state": split.seed, "verbose": False}
+    if split.epochs:
+        settings["epochs"] = split.epochs
+    return clone(model).set_params(**settings)
 
 
 def external_classical_spec(kind: str, fitter: Callable, engine: str = "r-host", ties: str = "efron") -> ModelSpec:
@@ -75,11 +88,10 @@ def _classical(kind: str, fit_fn: Callable | None = None) -> Callable[[Split], M
     return run
 
 
-def _first_event_model(cls, params: dict, fit_kwargs: dict | None = None) -> Callable[[Split], ModelRun]:
-    """DeepSurv / NnetSurvival of time to first event with the given hyper-parameters."""
+def _first_event_model(model) -> Callable[[Split], ModelRun]:
+    """A configured DeepSurv / NnetSurvival, fitted on time to first event."""
     def run(split: Split) -> ModelRun:
-        kwargs = {"epochs": split.epochs or 100, "lr": 1e-2, **(fit_kwargs or {})}
-        m = cls(**params).fit(split.train_first, seed=split.seed, verbose=False, **kwargs)
+        m = fresh(model, split).fit(split.train_first)
         first = split.test_first.X
         horizon_cap = getattr(m, "breaks_", None)
         cap = (lambda t: np.minimum(t, horizon_cap[-1])) if horizon_cap is not None else (lambda t: t)
@@ -95,18 +107,19 @@ def _first_event_model(cls, params: dict, fit_kwargs: dict | None = None) -> Cal
     return run
 
 
-def _lstm(protocol: str, params: dict | None = None) -> Callable[[Split], ModelRun]:
-    def run(split: Split) -> ModelRun:
-        from pysurvbridge.models import LSTMCox
+def _lstm(model) -> Callable[[Split], ModelRun]:
+    """A configured LSTMCox on the recurrent rows (history protocol) or, for the paper's
+    protocol, on bladder1's leaky inputs."""
+    protocol = model.protocol
 
+    def run(split: Split) -> ModelRun:
         train, test = split.train, split.test
         if protocol == "paper":
             if split.leaky_train is None:
                 raise InvalidParameterError("lstm-cox-paper needs the paper's inputs (recur, rtumor, rsize), "
                                             "which only the bladder1 data set provides")
             train, test = split.leaky_train, split.leaky_test
-        m = LSTMCox(**{**(params or {}), "protocol": protocol}).fit(
-            train, epochs=split.epochs or 100, lr=1e-2, seed=split.seed, verbose=False)
+        m = fresh(model, split).fit(train)
         subject = m.predict_subject_risk(test).loc[split.test_first.ids]
         surv = m.predict_survival(test, split.times).loc[split.test_first.ids].to_numpy()
 
@@ -136,27 +149,26 @@ def coxvae_architecture(data: SurvivalData) -> dict[str, str]:
 _VAE_CACHE: dict[tuple, tuple] = {}
 
 
-def _fitted_coxvae(split: Split, params: dict):
-    """One CoxVAE per (split, hyper-parameters): "coxvae" and "cox-embedding" share the fit."""
-    from pysurvbridge.models import CoxVAE
-
-    key = (id(split.train_first), tuple(sorted((k, repr(v)) for k, v in params.items())))
+def _fitted_coxvae(split: Split, model, auto_architecture: bool):
+    """One CoxVAE per (split, configuration): "coxvae" and "cox-embedding" share the fit. With
+    ``auto_architecture`` the encoder, decoder and reconstruction follow the data
+    (:func:`coxvae_architecture`)."""
+    key = (id(split.train_first), repr(sorted(model.get_params(deep=False).items())), auto_architecture)
     cached = _VAE_CACHE.get(key)
     if cached is not None and cached[0] is split.train_first:
         return cached[1]
-    kw = dict(params)
-    if "encoder" not in kw:
-        kw.update(coxvae_architecture(split.train_first))
-    model = CoxVAE(**kw).fit(split.train_first, epochs=split.epochs or 100, batch_size=64, seed=split.seed,
-                             verbose=False)
+    m = fresh(model, split)
+    if auto_architecture:
+        m.set_params(**coxvae_architecture(split.train_first))
+    m.fit(split.train_first)
     _VAE_CACHE.clear()  # keep one fit alive, not one per seed
-    _VAE_CACHE[key] = (split.train_first, model)
-    return model
+    _VAE_CACHE[key] = (split.train_first, m)
+    return m
 
 
-def _coxvae(params: dict) -> Callable[[Split], ModelRun]:
+def _coxvae(model, auto_architecture: bool = False) -> Callable[[Split], ModelRun]:
     def run(split: Split) -> ModelRun:
-        m = _fitted_coxvae(split, params)
+        m = _fitted_coxvae(split, model, auto_architecture)
         X = split.test_first.X
         return ModelRun(
             subject_risk=m.predict_risk(X), row_risk=None, survival=m.predict_survival(X, split.times).to_numpy(),
@@ -167,13 +179,13 @@ def _coxvae(params: dict) -> Callable[[Split], ModelRun]:
     return run
 
 
-def _cox_on_embedding(params: dict) -> Callable[[Split], ModelRun]:
+def _cox_on_embedding(model, auto_architecture: bool = True) -> Callable[[Split], ModelRun]:
     """The classical side on image data: a Cox model (R or native engine) on CoxVAE's
     posterior-mean embedding of the training subjects."""
     def run(split: Split) -> ModelRun:
         from pysurvbridge.classical import fit_cox
 
-        m = _fitted_coxvae(split, params)
+        m = _fitted_coxvae(split, model, auto_architecture)
         tr = split.train_first
         Z_train = m.embed(tr.X).to_numpy()
         names = list(m.embed(tr.X[:1]).columns)
@@ -190,28 +202,38 @@ def _cox_on_embedding(params: dict) -> Callable[[Split], ModelRun]:
     return run
 
 
+#: the deep models of the registry, as configured estimators (compare clones one per split)
+def builtin_deep_models() -> dict[str, Any]:
+    from pysurvbridge.models import CoxVAE, DeepSurv, LSTMCox, NnetSurvival
+
+    return {
+        "deepsurv": DeepSurv(hidden=(16,), dropout=0.1, lr=1e-2),
+        "cox-nnet": DeepSurv(hidden=(7,), dropout=0.0, activation="tanh", lr=1e-2),
+        "nnet-survival": NnetSurvival(breaks=10, head="proportional", hidden=(16,), lr=1e-2, batch_size=64),
+        "coxvae": CoxVAE(tau=0.5, batch_size=64),
+        "lstm-cox": LSTMCox(protocol="history", lr=1e-2),
+        "lstm-cox-paper": LSTMCox(protocol="paper", lr=1e-2),
+    }
+
+
 def builtin_specs() -> list[ModelSpec]:
     """The built-in models for single-event and recurrent data."""
-    from pysurvbridge.models import DeepSurv, NnetSurvival
-
+    deep = builtin_deep_models()
     specs = [ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox")
              for name in CLASSICAL_MODELS]
     return specs + [
-        ModelSpec("deepsurv", "deep", _first_event_model(DeepSurv, {"hidden": (16,), "dropout": 0.1}),
+        ModelSpec("deepsurv", "deep", _first_event_model(deep["deepsurv"]),
                   description="MLP Cox model of time to first event"),
-        ModelSpec("cox-nnet", "deep",
-                  _first_event_model(DeepSurv, {"hidden": (7,), "dropout": 0.0, "activation": "tanh"}),
+        ModelSpec("cox-nnet", "deep", _first_event_model(deep["cox-nnet"]),
                   description="Cox-nnet (Ching et al. 2018): one tanh hidden layer of 7, Cox loss, full batch"),
-        ModelSpec("nnet-survival", "deep",
-                  _first_event_model(NnetSurvival, {"breaks": 10, "head": "proportional", "hidden": (16,)},
-                                     {"batch_size": 64}),
+        ModelSpec("nnet-survival", "deep", _first_event_model(deep["nnet-survival"]),
                   description="discrete-time model of time to first event"),
-        ModelSpec("coxvae", "deep", _coxvae({"tau": 0.5}),
+        ModelSpec("coxvae", "deep", _coxvae(deep["coxvae"], auto_architecture=True),
                   description="CoxVAE (tau 0.5) of time to first event; conv encoder on square images"),
-        ModelSpec("cox-embedding", "classical", _cox_on_embedding({"tau": 0.5}),
+        ModelSpec("cox-embedding", "classical", _cox_on_embedding(deep["coxvae"], auto_architecture=True),
                   description="Cox model on the CoxVAE embedding"),
-        ModelSpec("lstm-cox", "deep", _lstm("history"), needs_recurrent=True,
+        ModelSpec("lstm-cox", "deep", _lstm(deep["lstm-cox"]), needs_recurrent=True,
                   description="LSTM-Cox, history-only inputs"),
-        ModelSpec("lstm-cox-paper", "deep", _lstm("paper"), needs_recurrent=True,
+        ModelSpec("lstm-cox-paper", "deep", _lstm(deep["lstm-cox-paper"]), needs_recurrent=True,
                   description="LSTM-Cox, the paper's leaky two-stage protocol"),
     ]

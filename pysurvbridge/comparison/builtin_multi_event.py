@@ -82,7 +82,7 @@ def _deepsurv_per_event(split: MultiSplit) -> MultiRun:
         kw = {**DEEPSURV_FIT, **_epochs(split)}
         if val is None:
             kw.pop("patience", None)
-        m = DeepSurv(hidden=(100,), dropout=0.25).fit(split.train.event_data(k), validation=val, seed=split.seed,
+        m = DeepSurv(hidden=(100,), dropout=0.25).fit(split.train.event_data(k), validation=val, random_state=split.seed,
                                                      verbose=False, **kw)
         fits.append(m)
     X = split.test.X
@@ -105,7 +105,7 @@ def _mensa(params: dict | None = None, *, use_split_trajectories: bool = True) -
         kw = {**MENSA_FIT, **_epochs(split)}
         if split.validation is None:
             kw.pop("patience", None)
-        m = MENSA(**p).fit(split.train, validation=split.validation, seed=split.seed, verbose=False, **kw)
+        m = MENSA(**p).fit(split.train, validation=split.validation, random_state=split.seed, verbose=False, **kw)
         X = split.test.X
         return MultiRun(lambda t: m.predict_survival_array(X, t), n_params=m.n_params_,
                         flops=m.flops_per_sample(), engine="torch", fitted=m,
