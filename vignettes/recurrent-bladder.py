@@ -232,7 +232,7 @@ def held_out_c(row_risk, data) -> dict:
             "C, intervals": metrics.concordance_recurrent(row_risk, fr["start"], fr["stop"], fr["event"])}
 
 
-score = lstm.score(test)
+score = lstm.evaluate(test)
 pd.DataFrame({"lstm-cox (history)": {"C, first event": score["c_first_event"], "C, intervals": score["c_intervals"]},
               "ag": held_out_c(ag_split.predict_log_risk(test.frame), test)}).T.rename_axis(
     f"{test.n_subjects} held-out subjects")

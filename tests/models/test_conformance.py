@@ -63,9 +63,10 @@ def test_learned_state_and_predictions(fitted, data):
 def test_score(fitted, data):
     from pysurvbridge import metrics
 
-    s = fitted.score(data)
+    s = fitted.evaluate(data)
     assert set(s) == {"c_harrell", "ibs", "n"} and 0 <= s["ibs"] <= 1
     assert s["c_harrell"] == pytest.approx(metrics.concordance_harrell(fitted.predict_risk(data.X), data.time, data.event))
+    assert fitted.score(data) == s["c_harrell"]  # scikit-survival's score: Harrell's C
 
 
 def test_save_load_round_trip(fitted, data, tmp_path):

@@ -131,9 +131,9 @@ def test_bad_input(digits):
     with pytest.raises(InvalidParameterError, match="lr_autoencoder= and lr_cox="):
         CoxVAE().fit(data, epochs=1, lr=1e-3, verbose=False)
     with pytest.raises(InvalidParameterError, match="tau must be in"):
-        CoxVAE(tau=1.5)
+        CoxVAE(tau=1.5).fit(data, epochs=1, verbose=False)  # checked at fit, as scikit-learn asks
     with pytest.raises(InvalidParameterError, match="encoder must be"):
-        CoxVAE(encoder="resnet")
+        CoxVAE(encoder="resnet").fit(data, epochs=1, verbose=False)
     odd = SurvivalData.from_arrays(data.time, data.event, data.X[:, :60])
     with pytest.raises(InvalidParameterError, match="not a square"):
         CoxVAE(encoder="conv", decoder="conv").fit(odd, epochs=1, verbose=False)

@@ -62,7 +62,7 @@ def test_history_fit_predicts_per_interval_and_per_subject(bladder1, split, hist
     # S(t) = exp(-H0(t) exp(first-interval risk)), the Breslow (start, stop] baseline
     h0 = history_fit.baseline_.cumulative_hazard(np.array([5.0, 20.0, 40.0]))
     np.testing.assert_allclose(surv.to_numpy(), np.exp(-np.outer(np.exp(subject.to_numpy()), h0)), rtol=1e-12)
-    s = history_fit.score(test)
+    s = history_fit.evaluate(test)
     assert set(s) == {"c_first_event", "c_intervals"} and all(0 <= v <= 1 for v in s.values())
     assert history_fit.registry_name == "lstm-cox"
     assert history_fit.protocol_label_.startswith("history")
@@ -79,7 +79,7 @@ def test_learns_the_simulated_intensity():
     f = test.frame
     truth = f[list(test.covariates)].to_numpy() @ np.array([0.5, -0.5])
     c_true = metrics.concordance_recurrent(truth, f["start"], f["stop"], f["event"])
-    c_model = m.score(test)["c_intervals"]
+    c_model = m.evaluate(test)["c_intervals"]
     assert c_model > c_true - 0.05, (c_model, c_true)
 
 
@@ -113,9 +113,9 @@ def test_paper_protocol_is_labelled_leaky(split):
 
 def test_bad_input_is_named(bladder1):
     with pytest.raises(InvalidParameterError, match="seq_len must be an integer >= 1"):
-        LSTMCox(seq_len=0)
+        LSTMCox(seq_len=0).fit(bladder1, epochs=1, verbose=False)  # checked at fit, as scikit-learn asks
     with pytest.raises(InvalidParameterError, match="protocol must be one of"):
-        LSTMCox(protocol="leaky")
+        LSTMCox(protocol="leaky").fit(bladder1, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="'stop' is the end of the interval"):
         LSTMCox(["number", "stop"]).fit(bladder1, epochs=1, verbose=False)
     with pytest.raises(InvalidSurvivalDataError, match=r"features \['age'\] are neither"):

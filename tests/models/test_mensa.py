@@ -136,7 +136,7 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(InvalidParameterError, match="cycle"):
         MENSA(trajectories=[(0, 1), (1, 0)]).fit(sim.data, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="need mode='multi'"):
-        MENSA(trajectories=[(0, 1)], mode="competing")
+        MENSA(trajectories=[(0, 1)], mode="competing").fit(sim.data, epochs=1, verbose=False)
     single = SurvivalData.from_arrays(sim.data.times[:, 0], sim.data.events[:, 0], sim.data.X)
     with pytest.raises(InvalidParameterError, match="use mode='single'"):
         MENSA().fit(single, epochs=1, verbose=False)
@@ -154,4 +154,4 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(InvalidSurvivalDataError, match="one observed time"):
         MENSA(mode="competing").fit(sim.data, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="n_dists"):
-        MENSA(n_dists=0)
+        MENSA(n_dists=0).fit(sim.data, epochs=1, verbose=False)  # checked at fit, as scikit-learn asks

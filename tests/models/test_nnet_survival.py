@@ -115,11 +115,12 @@ def test_paper_check_3_digits_cnn_near_the_oracle():
 
 
 def test_bad_hyper_parameters():
+    data = exponential_two_groups(200, seed=0)  # checked at fit, as scikit-learn asks
     with pytest.raises(InvalidParameterError, match="head must be one of"):
-        NnetSurvival(5, head="cox")
+        NnetSurvival(5, head="cox").fit(data, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="breaks must start at 0"):
-        NnetSurvival([1, 2, 3])
+        NnetSurvival([1, 2, 3]).fit(data, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="network must be a torch.nn.Module"):
-        NnetSurvival(5, network="cnn")
+        NnetSurvival(5, network="cnn").fit(data, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="activation must be one of"):
-        NnetSurvival(5, hidden=(3,), activation="swish")
+        NnetSurvival(5, hidden=(3,), activation="swish").fit(data, epochs=1, verbose=False)

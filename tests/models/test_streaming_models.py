@@ -150,7 +150,7 @@ def test_coxvae_stream_errors(tmp_path):
         _vae().fit(_Drifting(d), epochs=1, verbose=False)
     with pytest.raises(InvalidSurvivalDataError, match=r"lacks the columns \['age'\]"):
         ParquetMinibatches(tmp_path / "f.parquet", time="time", event="event", covariates=["age"])
-    with pytest.raises(InvalidParameterError, match=r"minibatches, but got DataFrame"):
+    with pytest.raises(InvalidParameterError, match=r"CoxVAE.fit\(X\) needs y"):  # a frame alone is X without y
         _vae().fit(frame, epochs=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="both be column names or both lists"):
         ParquetMinibatches(tmp_path / "f.parquet", time=["time", "t2"], event="event", covariates=COVS)
