@@ -59,6 +59,7 @@ bench: setup
 	$(PY) benchmarks/nnet_survival_support.py
 	$(PY) benchmarks/out_of_core.py
 	$(PY) benchmarks/distributed_scaling.py
+	$(PY) benchmarks/sklearn_overhead.py
 	@if ! command -v Rscript >/dev/null 2>&1; then \
 	  echo "benchmarks/r_overhead.R skipped: Rscript not found (scripts/install_r.sh installs R)"; \
 	elif ! Rscript -e "quit(status = !(requireNamespace('reticulate', quietly = TRUE) && packageVersion('reticulate') >= '1.31'))" >/dev/null 2>&1; then \
