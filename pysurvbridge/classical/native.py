@@ -63,6 +63,22 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
     return NativeResult(beta, var, robust, state.loglik, fit.loglik_null, fit.iterations, converged, baseline)
 
 
+def fit_point(X: np.ndarray, time: np.ndarray, event: np.ndarray, ties: str = "breslow", *, max_iter: int = 30,
+              eps: float = 1e-12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(beta (p,), distinct event times (G,), Breslow cumulative baseline hazard there (G,))
+    of a (0, time] Cox model on arrays: the same Newton steps as :func:`fit_newton`, without
+    the variances, the layout or any table, for callers that fit thousands of small models
+    (the calibration curve inside a bootstrap). The baseline is for uncentred x."""
+    rs = RiskSets(np.asarray(time, dtype=np.float64), np.asarray(event, dtype=np.float64))
+    model = _Model(np.asarray(X, dtype=np.float64), rs, ties)
+    fit = newton_maximise(model.sweep, lambda st: st.loglik, model.derivatives, model.X.shape[1],
+                          max_iter=max_iter, eps=eps, stacklevel=3)
+    st = fit.state
+    with np.errstate(all="ignore"):
+        hazard = rs.d / (st.s0 * np.exp(st.shift + model.mean @ st.beta))
+    return fit.beta, rs.times, np.cumsum(hazard)
+
+
 class RiskSets:
     """Everything about the risk sets that depends on the times only (built once per fit).
 
