@@ -73,11 +73,27 @@ def brier_score(survival, times, time, event, *, train_time=None, train_event=No
             f"the censoring distribution G (Kaplan-Meier of the {source} data) is 0 from "
             f"t = {G.zero_from:g} (its last censoring), so the weight 1/G is undefined at times "
             f"{grid[undefined][:5].tolist()}; use times < {G.zero_from:g}")
-    return _weighted_squares(S, grid, t, e, g_case, g_t)
+    return _weighted_squares(S, grid, t, e, g_case, g_t).mean(dim=0).cpu().numpy()
 
 
-def _weighted_squares(S: torch.Tensor, grid, t, e, g_case, g_t) -> np.ndarray:
-    """The mean over subjects of the IPCW terms, on S's device; (len(grid),) float64."""
+def brier_terms(survival, times, time, event, *, train_time, train_event,
+                censoring_weight_at: WeightAt = "t") -> np.ndarray:
+    """(n, len(times)) each subject's IPCW term of :func:`brier_score` (their mean over
+    subjects is the score), with G from the training data, so a term does not depend on which
+    other subjects are scored: the mean over any resample of the subjects is the Brier score
+    of that resample (what a bootstrap over test subjects needs). Same checks as
+    :func:`brier_score` on the subjects given."""
+    S = survival_matrix(survival, len(np.asarray(time)), len(increasing_times(times)))
+    brier_score(survival, times, time, event, train_time=train_time, train_event=train_event,
+                censoring_weight_at=censoring_weight_at)  # the checks, once, on all subjects
+    t, e = survival_arrays(time, event, need_events=True)
+    grid = increasing_times(times)
+    G = CensoringKaplanMeier(train_time, train_event)
+    return _weighted_squares(S, grid, t, e, G(t, left=censoring_weight_at == "t-"), G(grid)).cpu().numpy()
+
+
+def _weighted_squares(S: torch.Tensor, grid, t, e, g_case, g_t) -> torch.Tensor:
+    """The IPCW terms (n, len(grid)), on S's device."""
     dev = S.device
     tt = torch.as_tensor(t, device=dev)[:, None]
     gg = torch.as_tensor(grid, device=dev)[None, :]
@@ -86,8 +102,7 @@ def _weighted_squares(S: torch.Tensor, grid, t, e, g_case, g_t) -> np.ndarray:
     inv_case = torch.as_tensor(np.where(g_case > 0, 1.0 / np.where(g_case > 0, g_case, 1.0), 0.0),
                                device=dev)[:, None]
     inv_t = torch.as_tensor(np.where(g_t > 0, 1.0 / np.where(g_t > 0, g_t, 1.0), 0.0), device=dev)[None, :]
-    terms = torch.where(case, S.square() * inv_case, 0.0) + torch.where(control, (1.0 - S).square() * inv_t, 0.0)
-    return terms.mean(dim=0).cpu().numpy()
+    return torch.where(case, S.square() * inv_case, 0.0) + torch.where(control, (1.0 - S).square() * inv_t, 0.0)
 
 
 def integrated_brier_score(survival, times, time, event, **kwargs) -> float:

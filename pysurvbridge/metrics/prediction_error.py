@@ -66,13 +66,23 @@ def mae_margin(predicted_time, time, event, *, train_time, train_event,
     the training Kaplan-Meier). ``predicted_time`` (n,) in the unit of ``time``, for example
     the median of each predicted curve.
     """
+    error, weight = mae_margin_terms(predicted_time, time, event, train_time=train_time, train_event=train_event,
+                                     km_curve=km_curve)
+    return float(np.sum(error) / np.sum(weight))
+
+
+def mae_margin_terms(predicted_time, time, event, *, train_time, train_event,
+                     km_curve: Literal["linear", "step"] = "linear") -> tuple[np.ndarray, np.ndarray]:
+    """(w_i |target_i - pred_i|, w_i), each (n,): :func:`mae_margin` is the ratio of their
+    sums. The margin times come from the training data, so a subject's terms do not depend on
+    the others (the ratio over any resample is that resample's MAE)."""
     t, e = survival_arrays(time, event)
     pred = as_vector(predicted_time, "predicted_time")
     same_length("predicted_time", pred, len(t))
     target, weight = t.copy(), np.ones(len(t))
     censored = e == 0
     target[censored], weight[censored] = margin_time(t[censored], train_time, train_event, km_curve=km_curve)
-    return float(np.sum(weight * np.abs(target - pred)) / np.sum(weight))
+    return weight * np.abs(target - pred), weight
 
 
 def survival_l1(survival, true_survival, times) -> float:
