@@ -43,6 +43,7 @@ def compare(
     crosscheck: bool | None = None,
     crosscheck_reference: Callable | None = None,
     crosscheck_label: str | None = None,
+    reference: str | None = None,
 ) -> Comparison | MultiEventComparison:
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -86,6 +87,10 @@ def compare(
             against, instead of R through rpy2; ``crosscheck_label`` names it (default
             "external reference").
 
+        reference: the model every other is compared with in ``result.differences`` (paired
+            differences on the same test subjects, with intervals: see
+            :mod:`pysurvbridge.comparison.inference`); default the first classical model.
+
     A model that fails is reported in ``notes`` with its error; the others go on.
     """
     entry = None
@@ -106,10 +111,11 @@ def compare(
         return compare_multi_event(data, MULTI_EVENT_DEFAULTS if models is None else models,
                                    dataset=dataset, trajectories=trajectories, competing=competing,
                                    test_size=0.2 if test_size is None else test_size, validation_size=validation_size,
-                                   seeds=seeds, epochs=epochs, verbose=verbose)
+                                   seeds=seeds, epochs=epochs, verbose=verbose, reference=reference)
     if not isinstance(data, (RecurrentData, SurvivalData)):
         raise InvalidParameterError(f"data must be a RecurrentData, a SurvivalData or a data set name, "
                                     f"but was {type(data).__name__}")
     plan = plan_single(data, entry, split=split, test_size=test_size, times=times, epochs=epochs)
     return run_single(plan, models, dataset=dataset, seeds=seeds, metrics=metrics, verbose=verbose,
-                      crosscheck=crosscheck, crosscheck_reference=crosscheck_reference, crosscheck_label=crosscheck_label)
+                      crosscheck=crosscheck, crosscheck_reference=crosscheck_reference, crosscheck_label=crosscheck_label,
+                      reference=reference)

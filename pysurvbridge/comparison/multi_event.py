@@ -11,7 +11,9 @@ import pandas as pd
 from pysurvbridge.comparison.registry import resolve
 from pysurvbridge.comparison.result import MultiEventComparison
 from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells
-from pysurvbridge.comparison.scoring import MULTI_EVENT_DEFINITIONS, score_multi_event
+from pysurvbridge.comparison.bootstrap import resampled_multi_event
+from pysurvbridge.comparison.differences import choose_reference, compute_differences
+from pysurvbridge.comparison.scoring import MULTI_EVENT_DEFINITIONS, evaluate_multi_event
 from pysurvbridge.comparison.spec import MultiRun
 from pysurvbridge.comparison.splits import MultiSplit, check_shares, seed_list, stratified_split
 from pysurvbridge.comparison.summary import summarise_multi_event
@@ -60,8 +62,8 @@ class MultiEventPlan(Plan):
         return MultiSplit(self.data.subset(tr), self.data.subset(va) if len(va) else None, self.data.subset(te),
                           seed, self.pairs, self.epochs, self.competing)
 
-    def score(self, run: MultiRun, split: MultiSplit) -> dict[str, float]:
-        return score_multi_event(run, split)
+    def evaluate(self, run: MultiRun, split: MultiSplit):
+        return evaluate_multi_event(run, split)
 
     def run_fields(self, run: MultiRun) -> dict:
         return dict(engine=run.engine, n_params=run.n_params, flops=run.flops)
@@ -95,6 +97,7 @@ def compare_multi_event(
     seeds: Sequence[int] | int = (0,),
     epochs: int | None = None,
     verbose: bool = True,
+    reference: str | None = None,
 ) -> MultiEventComparison:
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -110,6 +113,8 @@ def compare_multi_event(
             for early stopping of the deep models; every model trains on the same training part.
         seeds: a list, or n meaning 0..n-1. epochs: a cap on the deep models' epochs (default:
             up to 1000 with early stopping, patience 10).
+        reference: the model the others are compared with in ``differences`` (default: the
+            first classical model).
     """
     check_shares(test_size, validation_size)
     seeds = seed_list(seeds)
@@ -120,6 +125,7 @@ def compare_multi_event(
     specs = [resolve(m, multi_event=True) for m in models]
     if not specs:
         raise InvalidParameterError("models must name at least one model")
+    reference, reference_notes = choose_reference(specs, reference)
     plan = MultiEventPlan(data, test_size, validation_size, pairs, epochs, competing)
     done, splits = run_cells(plan, [Cell(seed, spec) for seed in seeds for spec in specs], verbose=verbose)
     notes: list[str] = []
@@ -130,7 +136,11 @@ def compare_multi_event(
             runs[result.cell.spec.name] = result.run
     results = pd.DataFrame([r.row for r in done])
     notes += failure_notes(results)
+    differences, difference_notes = compute_differences(
+        done, splits, results, reference, resampled_multi_event, lambda s: len(s.test), lambda s: len(s.train),
+        verbose=verbose)
+    notes += reference_notes + difference_notes
     notes += _standing_notes({s.name for s in specs}, competing, validation_size)
     table = summarise_multi_event(results, data.event_names)
     return MultiEventComparison(table, results, list(dict.fromkeys(notes)), data, runs, splits[seeds[-1]], dataset,
-                                dict(MULTI_EVENT_DEFINITIONS))
+                                dict(MULTI_EVENT_DEFINITIONS), differences, reference)

@@ -72,7 +72,9 @@ class Comparison(TableReport):
     (model, seed); ``notes``: every caveat found; ``data``: the compared data; ``runs``: the last
     seed's :class:`ModelRun` per model (fitted objects for the plots); ``times``: Brier times;
     ``agreement``: the engines checked against each other on the first seed's split (rows of
-    :data:`pysurvbridge.crosscheck.COLUMNS`), or None when not checked.
+    :data:`pysurvbridge.crosscheck.COLUMNS`), or None when not checked; ``differences``: one
+    row per (model, metric) against ``reference`` with the columns of
+    :data:`pysurvbridge.comparison.inference.COLUMNS` (empty with one model).
     """
 
     table: pd.DataFrame
@@ -85,6 +87,8 @@ class Comparison(TableReport):
     definitions: dict[str, str] = field(default_factory=dict)
     split: Split | None = None  # the last seed's split (test subjects of ``runs``)
     agreement: pd.DataFrame | None = None
+    differences: pd.DataFrame | None = None
+    reference: str | None = None
 
     def agreement_markdown(self) -> str:
         """The agreement between engines as a sentence and a Markdown table ("" when not checked)."""
@@ -113,6 +117,8 @@ class MultiEventComparison(TableReport):
     split: MultiSplit
     dataset: str = "data"
     definitions: dict[str, str] = field(default_factory=dict)
+    differences: pd.DataFrame | None = None
+    reference: str | None = None
 
     @property
     def event_names(self) -> tuple[str, ...]:

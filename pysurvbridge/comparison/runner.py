@@ -39,12 +39,14 @@ class Cell:
 class CellResult:
     """What one cell gave: ``row`` (model, family, seed, then either ``fit_seconds``, the
     scores and the run's facts, or ``error``), ``run`` (None when it failed), ``notes`` (the
-    run's own notes, then the package's warnings raised while fitting and scoring)."""
+    run's own notes, then the package's warnings raised while fitting and scoring),
+    ``predictions`` (the per-subject predictions the scores were computed from)."""
 
     cell: Cell
     row: dict[str, Any]
     run: Any = None
     notes: list[str] = field(default_factory=list)
+    predictions: Any = None  # what scoring read, per test subject (for the paired bootstrap)
 
     @property
     def failed(self) -> bool:
@@ -61,8 +63,8 @@ class Plan:
     def check(self, spec: ModelSpec, split: Any) -> None:
         """Raise when ``spec`` cannot run on this data (the cell then fails with the reason)."""
 
-    def score(self, run: Any, split: Any) -> dict[str, float]:
-        """The metric columns of a run on its split."""
+    def evaluate(self, run: Any, split: Any) -> tuple[dict[str, float], Any]:
+        """(the metric columns of a run on its split, the per-subject predictions they came from)."""
         raise NotImplementedError
 
     def run_fields(self, run: Any) -> dict[str, Any]:
@@ -76,21 +78,23 @@ def run_cell(plan: Plan, cell: Cell, split: Any) -> CellResult:
     a note, after the run's own notes."""
     spec = cell.spec
     row: dict[str, Any] = {"model": spec.name, "family": spec.family, "seed": cell.seed}
-    run = None
+    run = predictions = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvBridgeWarning)
         try:
             plan.check(spec, split)
             t0 = time.perf_counter()
             run = spec.run(split)
-            fields = {"fit_seconds": time.perf_counter() - t0, **plan.score(run, split), **plan.run_fields(run)}
+            seconds = time.perf_counter() - t0
+            scores, predictions = plan.evaluate(run, split)
+            fields = {"fit_seconds": seconds, **scores, **plan.run_fields(run)}
         except Exception as exc:  # reported in the notes by the caller
-            fields, run = {"error": f"{type(exc).__name__}: {exc}"}, None
+            fields, run, predictions = {"error": f"{type(exc).__name__}: {exc}"}, None, None
     row.update(fields)
     notes = list(run.notes) if run is not None else []
     notes += [f"{spec.name} (seed {cell.seed}): {w.category.__name__}: {str(w.message)[:200]}"
               for w in caught if issubclass(w.category, SurvBridgeWarning)]
-    return CellResult(cell, row, run, notes)
+    return CellResult(cell, row, run, notes, predictions)
 
 
 def run_cells(plan: Plan, cells: Sequence[Cell], *, verbose: bool = True) -> tuple[list[CellResult], dict]:

@@ -11,7 +11,9 @@ import pandas as pd
 from pysurvbridge.comparison.registry import resolve
 from pysurvbridge.comparison.result import Comparison
 from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells
-from pysurvbridge.comparison.scoring import SINGLE_DEFINITIONS, SINGLE_METRICS, default_times, score_single
+from pysurvbridge.comparison.bootstrap import resampled_single
+from pysurvbridge.comparison.differences import choose_reference, compute_differences
+from pysurvbridge.comparison.scoring import SINGLE_DEFINITIONS, SINGLE_METRICS, default_times, evaluate_single
 from pysurvbridge.comparison.spec import ModelRun, ModelSpec
 from pysurvbridge.comparison.splits import Split, first_event, seed_list, subject_split, subjects, subset
 from pysurvbridge.comparison.summary import summarise_single
@@ -51,8 +53,8 @@ class SinglePlan(Plan):
         if spec.needs_recurrent and not self.recurrent:
             raise InvalidParameterError(f"{spec.name} needs recurrent-event data (a RecurrentData)")
 
-    def score(self, run: ModelRun, split: Split) -> dict[str, float]:
-        return score_single(run, split)
+    def evaluate(self, run: ModelRun, split: Split):
+        return evaluate_single(run, split)
 
     def run_fields(self, run: ModelRun) -> dict:
         return dict(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
@@ -88,7 +90,7 @@ def plan_single(data: RecurrentData | SurvivalData, entry: CatalogEntry | None, 
 
 def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds, metrics: Sequence[str] | None,
                verbose: bool, crosscheck: bool | None, crosscheck_reference: Callable | None,
-               crosscheck_label: str | None) -> Comparison:
+               crosscheck_label: str | None, reference: str | None = None) -> Comparison:
     """Every (seed, model) cell of ``plan``, the table, the notes and the engines' agreement."""
     seeds = seed_list(seeds)
     wanted = list(SINGLE_METRICS) if metrics is None else list(metrics)
@@ -98,6 +100,7 @@ def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds
     specs = [resolve(m, multi_event=False) for m in (DEFAULT_MODELS if models is None else models)]
     if not specs:
         raise InvalidParameterError("models must name at least one model")
+    reference, reference_notes = choose_reference(specs, reference)
     data = plan.data
     notes: list[str] = [f"data: {n}" for n in data.notes] if plan.recurrent else []
     done, splits = run_cells(plan, [Cell(seed, spec) for seed in seeds for spec in specs], verbose=verbose)
@@ -112,13 +115,16 @@ def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds
     results = pd.DataFrame([r.row for r in done])
     notes += failure_notes(results)
     table = summarise_single(results, wanted)
-    notes += _standing_notes(data, plan.entry, table, wanted)
+    differences, difference_notes = compute_differences(done, splits, results, reference, resampled_single,
+                                                        lambda s: len(s.test_first), lambda s: len(s.train_first),
+                                                        verbose=verbose)
+    notes += reference_notes + difference_notes + _standing_notes(data, plan.entry, table, wanted)
     from pysurvbridge.crosscheck import check_split
 
     agreement, agreement_notes, alarms = check_split(splits[seeds[0]], first_runs, specs, requested=crosscheck,
                                                      reference=crosscheck_reference, label=crosscheck_label)
     result = Comparison(table, results, list(dict.fromkeys(notes + agreement_notes)), data, runs, plan.times,
-                        dataset, dict(SINGLE_DEFINITIONS), splits[seeds[-1]], agreement)
+                        dataset, dict(SINGLE_DEFINITIONS), splits[seeds[-1]], agreement, differences, reference)
     for text in alarms:  # visible, not only a note
         warnings.warn(text, StatisticalWarning, stacklevel=3)
     return result

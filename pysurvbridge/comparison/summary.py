@@ -46,9 +46,11 @@ def _by_family(rows: list[dict]) -> pd.DataFrame:
 
 def summarise_single(results: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFrame:
     """The single-event / recurrent table: the metric columns among ``wanted`` ("brier" keeps
-    every ``brier_<t>``), then aic_counts (with "aic"), n_params, fit_seconds."""
-    metric_cols = [c for c in results.columns if c in SINGLE_COLUMNS or c.startswith("brier_")]
-    keep = [c for c in metric_cols if c in wanted or (c.startswith("brier_") and "brier" in wanted)]
+    every ``brier_<t>``, "ici" every ``ici_<t>``), then aic_counts (with "aic"), n_params,
+    fit_seconds."""
+    metric_cols = [c for c in results.columns if c in SINGLE_COLUMNS or c.startswith(("brier_", "ici_"))]
+    keep = [c for c in metric_cols if c in wanted or (c.startswith("brier_") and "brier" in wanted)
+            or (c.startswith("ici_") and "ici" in wanted)]
     out = []
     for name, part in results.groupby("model", sort=False):
         ok = _succeeded(part)

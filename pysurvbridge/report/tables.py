@@ -16,9 +16,11 @@ def display_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = Fa
     Columns follow SHOWN, then the rest, unless ``keep_order`` (the table's own order)."""
     cols = [c for c in table.columns if not c.endswith("_sd") and c != "n_seeds"]
     order = cols if keep_order else [c for c in SHOWN if c in cols] + [c for c in cols if c not in SHOWN]
-    brier = sorted([c for c in order if c.startswith("brier_")], key=lambda c: float(c.split("_", 1)[1]))
-    order = [c for c in order if not c.startswith("brier_")]
+    by_time = (lambda prefix: sorted([c for c in order if c.startswith(prefix)], key=lambda c: float(c.split("_", 1)[1])))
+    brier, ici = by_time("brier_"), by_time("ici_")
+    order = [c for c in order if not c.startswith(("brier_", "ici_"))]
     order[order.index("ibs") if "ibs" in order else len(order):0] = brier
+    order[order.index("ibs") + 1 if "ibs" in order else len(order):0] = ici  # calibration after discrimination and Brier
     out = pd.DataFrame(index=table.index)
     for c in order:
         if c in ("model", "family", "engine", "protocol", "aic_counts", "dcal"):
