@@ -44,6 +44,10 @@ def compare(
     crosscheck_reference: Callable | None = None,
     crosscheck_label: str | None = None,
     reference: str | None = None,
+    tune=None,
+    tune_trials: int = 20,
+    tune_folds: int = 3,
+    tune_metric: str | None = None,
 ) -> Comparison | MultiEventComparison:
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -90,6 +94,16 @@ def compare(
         reference: the model every other is compared with in ``result.differences`` (paired
             differences on the same test subjects, with intervals: see
             :mod:`pysurvbridge.comparison.inference`); default the first classical model.
+        tune: None (no tuning), "default" (every deep model over the search space declared
+            beside it in the registry, with its source), or {model: space or None} (a space
+            replaces that model's default; None leaves it untuned). Nested and leakage-free:
+            on each split the search sees the training subjects only
+            (:mod:`pysurvbridge.comparison.tuning`). tune_trials: configurations tried per
+            (model, split), the same for every model. tune_folds: inner folds. tune_metric:
+            "loss" (default: the model's own held-out loss, the negative log partial
+            likelihood for Cox-type models) or "c_harrell" ("c_global" for multi-event data).
+            ``result.results`` gets ``tuned_params`` and ``tune_seconds``; ``result.tuning``
+            every trial.
 
     A model that fails is reported in ``notes`` with its error; the others go on.
     """
@@ -111,11 +125,13 @@ def compare(
         return compare_multi_event(data, MULTI_EVENT_DEFAULTS if models is None else models,
                                    dataset=dataset, trajectories=trajectories, competing=competing,
                                    test_size=0.2 if test_size is None else test_size, validation_size=validation_size,
-                                   seeds=seeds, epochs=epochs, verbose=verbose, reference=reference)
+                                   seeds=seeds, epochs=epochs, verbose=verbose, reference=reference, tune=tune,
+                                   tune_trials=tune_trials, tune_folds=tune_folds, tune_metric=tune_metric)
     if not isinstance(data, (RecurrentData, SurvivalData)):
         raise InvalidParameterError(f"data must be a RecurrentData, a SurvivalData or a data set name, "
                                     f"but was {type(data).__name__}")
     plan = plan_single(data, entry, split=split, test_size=test_size, times=times, epochs=epochs)
     return run_single(plan, models, dataset=dataset, seeds=seeds, metrics=metrics, verbose=verbose,
                       crosscheck=crosscheck, crosscheck_reference=crosscheck_reference, crosscheck_label=crosscheck_label,
-                      reference=reference)
+                      reference=reference, tune=tune, tune_trials=tune_trials, tune_folds=tune_folds,
+                      tune_metric=tune_metric)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pysurvbridge.classical.by_name import CLASSICAL_MODELS, fit_classical
-from pysurvbridge.comparison.spec import ModelRun, ModelSpec
+from pysurvbridge.comparison.spec import ModelRun, ModelSpec, Tuning
 from pysurvbridge.comparison.splits import Split
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.errors import InvalidParameterError
@@ -31,12 +31,17 @@ def spec_from_model(model: Any) -> ModelSpec | None:
     is given, the epochs."""
     from pysurvbridge.models import CoxVAE, DeepSurv, LSTMCox, NnetSurvival
 
+    cox_loss = "negative log partial likelihood per event"
     if isinstance(model, CoxVAE):
-        return ModelSpec("coxvae", "deep", _coxvae(model))
+        return ModelSpec("coxvae", "deep", _coxvae(model),
+                         tuning=_tuning("coxvae", model, _coxvae, _first_event_loss, "CoxVAE's loss"))
     if isinstance(model, LSTMCox):
-        return ModelSpec(model.registry_name, "deep", _lstm(model), needs_recurrent=True)
+        return ModelSpec(model.registry_name, "deep", _lstm(model), needs_recurrent=True,
+                         tuning=_tuning(model.registry_name, model, _lstm, _lstm_loss, cox_loss))
     if isinstance(model, (DeepSurv, NnetSurvival)):
-        return ModelSpec(model.name, "deep", _first_event_model(model))
+        loss = cox_loss if isinstance(model, DeepSurv) else "discrete-time negative log-likelihood per subject"
+        return ModelSpec(model.name, "deep", _first_event_model(model),
+                         tuning=_tuning(model.name, model, _first_event_model, _first_event_loss, loss))
     return None
 
 
@@ -216,24 +221,74 @@ def builtin_deep_models() -> dict[str, Any]:
     }
 
 
+#: search spaces of compare(tune="default"), beside the models they tune, with their sources.
+#: Every range keeps the tuning loss comparable between configurations: Nnet-survival's
+#: breaks (the likelihood's own discretisation) and CoxVAE's tau (the weight between its two
+#: losses) are left fixed.
+SPACES = {
+    "deepsurv": ({"hidden": [(16,), (32,), (64,), (32, 32)], "dropout": ("float", 0.0, 0.5),
+                  "lr": ("log", 1e-4, 1e-1), "weight_decay": [0.0, 1e-4, 1e-3, 1e-2]},
+                 "DeepSurv (Katzman et al. 2018) tunes the number and width of its layers, dropout, the learning "
+                 "rate and the L2 penalty by random search; these are ranges of those parameters"),
+    "cox-nnet": ({"weight_decay": [0.0, 1e-4, 1e-3, 1e-2, 1e-1], "lr": ("log", 1e-3, 1e-1)},
+                 "Nnet-survival paper (Gensheimer & Narasimhan 2019), SUPPORT: Cox-nnet's L2 strength chosen by "
+                 "cross-validation on the log-likelihood, one hidden layer of 7 kept"),
+    "nnet-survival": ({"weight_decay": [0.0, 1e-4, 1e-3, 1e-2, 1e-1], "hidden": [(), (7,), (16,)],
+                       "lr": ("log", 1e-3, 1e-1)},
+                      "Nnet-survival paper (Gensheimer & Narasimhan 2019), SUPPORT: the L2 strength chosen by 10-fold "
+                      "cross-validation on the log-likelihood; no hidden layer or one of 7 (the paper's), or 16 (ours)"),
+    "coxvae": ({"latent_dim": [4, 8, 16], "lr_autoencoder": ("log", 1e-4, 1e-2), "lr_cox": ("log", 1e-5, 1e-3)},
+               "CoxVAE paper (Weber et al. 2021) section 3: latent dimension 8, learning rates 1e-4 (encoder and "
+               "decoder) and 1e-5 (Cox head); up to 100x larger here for our 100-epoch budget"),
+    "lstm-cox": ({"hidden_size": [10, 20, 40], "dropout": ("float", 0.0, 0.6), "lr": ("log", 1e-3, 1e-1)},
+                 "LSTM-Cox paper section 2.5.1: tuning 'the number of LSTM units, dropout ratio, and optimizer "
+                 "learning rate' around its 20 units and dropout 0.5"),
+}
+SPACES["lstm-cox-paper"] = SPACES["lstm-cox"]
+
+
+def _first_event_loss(run: ModelRun, split: Split) -> float:
+    return run.fitted.loss(split.test_first)
+
+
+def _lstm_loss(run: ModelRun, split: Split) -> float:
+    paper = run.fitted.protocol == "paper"
+    return run.fitted.loss(split.leaky_test if paper else split.test)
+
+
+def _tuning(name: str, model, make_run, loss, loss_name: str) -> Tuning:
+    space, source = SPACES[name]
+    return Tuning(model, make_run, space, source, loss, loss_name)
+
+
 def builtin_specs() -> list[ModelSpec]:
     """The built-in models for single-event and recurrent data."""
     deep = builtin_deep_models()
     specs = [ModelSpec(name, "classical", _classical(name), needs_recurrent=name != "cox")
              for name in CLASSICAL_MODELS]
+    cox_loss = "negative log partial likelihood per event"
+    vae = lambda model: _coxvae(model, auto_architecture=True)  # noqa: E731
     return specs + [
         ModelSpec("deepsurv", "deep", _first_event_model(deep["deepsurv"]),
-                  description="MLP Cox model of time to first event"),
+                  description="MLP Cox model of time to first event",
+                  tuning=_tuning("deepsurv", deep["deepsurv"], _first_event_model, _first_event_loss, cox_loss)),
         ModelSpec("cox-nnet", "deep", _first_event_model(deep["cox-nnet"]),
-                  description="Cox-nnet (Ching et al. 2018): one tanh hidden layer of 7, Cox loss, full batch"),
+                  description="Cox-nnet (Ching et al. 2018): one tanh hidden layer of 7, Cox loss, full batch",
+                  tuning=_tuning("cox-nnet", deep["cox-nnet"], _first_event_model, _first_event_loss, cox_loss)),
         ModelSpec("nnet-survival", "deep", _first_event_model(deep["nnet-survival"]),
-                  description="discrete-time model of time to first event"),
-        ModelSpec("coxvae", "deep", _coxvae(deep["coxvae"], auto_architecture=True),
-                  description="CoxVAE (tau 0.5) of time to first event; conv encoder on square images"),
+                  description="discrete-time model of time to first event",
+                  tuning=_tuning("nnet-survival", deep["nnet-survival"], _first_event_model, _first_event_loss,
+                                 "discrete-time negative log-likelihood per subject (eq. 13)")),
+        ModelSpec("coxvae", "deep", vae(deep["coxvae"]),
+                  description="CoxVAE (tau 0.5) of time to first event; conv encoder on square images",
+                  tuning=_tuning("coxvae", deep["coxvae"], vae, _first_event_loss,
+                                 "CoxVAE's loss: tau x negative ELBO + (1 - tau) x Cox loss")),
         ModelSpec("cox-embedding", "classical", _cox_on_embedding(deep["coxvae"], auto_architecture=True),
                   description="Cox model on the CoxVAE embedding"),
         ModelSpec("lstm-cox", "deep", _lstm(deep["lstm-cox"]), needs_recurrent=True,
-                  description="LSTM-Cox, history-only inputs"),
+                  description="LSTM-Cox, history-only inputs",
+                  tuning=_tuning("lstm-cox", deep["lstm-cox"], _lstm, _lstm_loss, cox_loss)),
         ModelSpec("lstm-cox-paper", "deep", _lstm(deep["lstm-cox-paper"]), needs_recurrent=True,
-                  description="LSTM-Cox, the paper's leaky two-stage protocol"),
+                  description="LSTM-Cox, the paper's leaky two-stage protocol",
+                  tuning=_tuning("lstm-cox-paper", deep["lstm-cox-paper"], _lstm, _lstm_loss, cox_loss)),
     ]

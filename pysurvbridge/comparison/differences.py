@@ -71,23 +71,31 @@ def _bootstrap(done: list[CellResult], splits: dict, reference: str,
 
 def compute_differences(done: list[CellResult], splits: dict, results: pd.DataFrame, reference: str | None,
                         resample: Callable, n_subjects: Callable[[Any], int], n_train: Callable[[Any], int], *,
-                        verbose: bool = False) -> tuple[pd.DataFrame, list[str]]:
+                        verbose: bool = False) -> tuple[pd.DataFrame | Callable[[], pd.DataFrame], list[str]]:
     """(the differences table, notes) of a finished comparison; ``resample(predictions,
-    split, draws)`` scores stored predictions on each resample of the test subjects."""
+    split, draws)`` scores stored predictions on each resample of the test subjects. With one
+    split the table is returned as a function that runs the bootstrap when first called (the
+    result's ``differences`` calls it on first use), so a comparison nobody asks a verdict of
+    does not pay for 2000 rescorings per model."""
     if reference is None:
         return empty_differences(), []
     metrics = difference_metrics(results.columns)
     counts = [(n_train(s), n_subjects(s)) for s in splits.values()]
     tr, te = float(np.mean([c[0] for c in counts])), float(np.mean([c[1] for c in counts]))
-    bootstrap, bar = _bootstrap(done, splits, reference, resample, n_subjects, verbose)
-    table, notes = paired_differences(results, reference, metrics, n_train=tr, n_test=te, bootstrap=bootstrap)
-    bar.close()
+    _, notes = paired_differences(results, reference, metrics, n_train=tr, n_test=te)
     J = len(splits)
     if J == 1:
         notes.append(f"differences: one split, so each interval is a paired bootstrap over its test subjects "
                      f"(B = {BOOTSTRAP_RESAMPLES}, whole subjects resampled); it leaves out how the fit varies with "
                      "the training subjects: use 5 or more seeds for the corrected t")
-    elif J < MIN_SPLITS:
+
+        def with_bootstrap() -> pd.DataFrame:
+            bootstrap, bar = _bootstrap(done, splits, reference, resample, n_subjects, verbose)
+            table = paired_differences(results, reference, metrics, n_train=tr, n_test=te, bootstrap=bootstrap)[0]
+            bar.close()
+            return table
+        return with_bootstrap, notes
+    if J < MIN_SPLITS:
         notes.append(f"differences: {J} splits; the corrected resampled t intervals (Nadeau & Bengio 2003) with "
                      f"{J - 1} degrees of freedom are wide and rough: use {MIN_SPLITS} or more seeds")
-    return table, notes
+    return paired_differences(results, reference, metrics, n_train=tr, n_test=te)[0], notes

@@ -3,20 +3,21 @@ subjects, the same splits and the same metrics (MENSA's appendix B; columns:
 :mod:`pysurvbridge.comparison.scoring`)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from pysurvbridge.comparison.registry import resolve
 from pysurvbridge.comparison.result import MultiEventComparison
-from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells
+from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells, tuning_trials
 from pysurvbridge.comparison.bootstrap import resampled_multi_event
 from pysurvbridge.comparison.differences import choose_reference, compute_differences
-from pysurvbridge.comparison.scoring import MULTI_EVENT_DEFINITIONS, evaluate_multi_event
+from pysurvbridge.comparison.scoring import MULTI_EVENT_DEFINITIONS, evaluate_multi_event, multi_event_predictions
 from pysurvbridge.comparison.spec import MultiRun
-from pysurvbridge.comparison.splits import MultiSplit, check_shares, seed_list, stratified_split
+from pysurvbridge.comparison.splits import MultiSplit, check_shares, seed_list, stratified_folds, stratified_split
 from pysurvbridge.comparison.summary import summarise_multi_event
+from pysurvbridge.comparison.tuning import check_folds, tune_requests
 from pysurvbridge.data.events import MultiEventData, topological_order
 from pysurvbridge.errors import InvalidParameterError
 
@@ -68,6 +69,35 @@ class MultiEventPlan(Plan):
     def run_fields(self, run: MultiRun) -> dict:
         return dict(engine=run.engine, n_params=run.n_params, flops=run.flops)
 
+    tune_metrics = ("loss", "c_global")
+
+    @property
+    def n_train_subjects(self) -> int:
+        return len(stratified_split(self.data.event_pattern(), self.test_size, self.validation_size, 0)[0])
+
+    def inner_splits(self, split: MultiSplit, folds: int, seed: int) -> list[MultiSplit]:
+        """``folds`` folds of the training subjects, stratified on the observed-event pattern;
+        with a validation part outside, each inner training part keeps one of the same share
+        for early stopping."""
+        data = split.train
+        n_val = 0 if split.validation is None else len(split.validation)
+        share = n_val / (len(data) + n_val)
+        out = []
+        for held in stratified_folds(data.event_pattern(), folds, seed):
+            rest = np.delete(np.arange(len(data)), held)
+            part = data.subset(rest)
+            tr, va, _ = stratified_split(part.event_pattern(), 0.0, share, seed)
+            out.append(MultiSplit(part.subset(tr), part.subset(va) if len(va) else None, data.subset(held), seed,
+                                  split.trajectories, split.epochs, split.competing))
+        return out
+
+    def tune_score(self, run: MultiRun, split: MultiSplit, metric: str) -> float:
+        """The global C of the held-out fold (the only tune_metric besides the model's loss)."""
+        from pysurvbridge import metrics
+
+        te = split.test
+        return float(metrics.concordance_global(multi_event_predictions(run, split).risk, te.times, te.events))
+
 
 def _standing_notes(names: set[str], competing: bool, validation_size: float) -> list[str]:
     out = []
@@ -98,6 +128,10 @@ def compare_multi_event(
     epochs: int | None = None,
     verbose: bool = True,
     reference: str | None = None,
+    tune: Any = None,
+    tune_trials: int = 20,
+    tune_folds: int = 3,
+    tune_metric: str | None = None,
 ) -> MultiEventComparison:
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -115,6 +149,8 @@ def compare_multi_event(
             up to 1000 with early stopping, patience 10).
         reference: the model the others are compared with in ``differences`` (default: the
             first classical model).
+        tune, tune_trials, tune_folds, tune_metric: as :func:`pysurvbridge.compare`
+            ("c_global" instead of "c_harrell" as the concordance metric).
     """
     check_shares(test_size, validation_size)
     seeds = seed_list(seeds)
@@ -127,7 +163,10 @@ def compare_multi_event(
         raise InvalidParameterError("models must name at least one model")
     reference, reference_notes = choose_reference(specs, reference)
     plan = MultiEventPlan(data, test_size, validation_size, pairs, epochs, competing)
-    done, splits = run_cells(plan, [Cell(seed, spec) for seed in seeds for spec in specs], verbose=verbose)
+    requests, tune_notes = tune_requests(specs, tune, tune_trials, tune_folds, tune_metric, plan.tune_metrics)
+    check_folds(requests, tune_folds, plan.n_train_subjects)
+    cells = [Cell(seed, spec, requests.get(spec.name)) for seed in seeds for spec in specs]
+    done, splits = run_cells(plan, cells, verbose=verbose)
     notes: list[str] = []
     runs: dict = {}
     for result in done:
@@ -139,8 +178,8 @@ def compare_multi_event(
     differences, difference_notes = compute_differences(
         done, splits, results, reference, resampled_multi_event, lambda s: len(s.test), lambda s: len(s.train),
         verbose=verbose)
-    notes += reference_notes + difference_notes
+    notes += reference_notes + difference_notes + tune_notes
     notes += _standing_notes({s.name for s in specs}, competing, validation_size)
     table = summarise_multi_event(results, data.event_names)
     return MultiEventComparison(table, results, list(dict.fromkeys(notes)), data, runs, splits[seeds[-1]], dataset,
-                                dict(MULTI_EVENT_DEFINITIONS), differences, reference)
+                                dict(MULTI_EVENT_DEFINITIONS), differences, reference, tuning_trials(done))

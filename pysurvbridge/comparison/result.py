@@ -9,7 +9,7 @@ renderer up, so a result renders itself without this module importing the report
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,20 @@ def _renderer(result: object, fmt: str) -> Callable[..., str]:
 
 
 class TableReport:
-    """``to_markdown``, ``to_latex`` and ``to_html`` of a result with a ``table``."""
+    """``to_markdown``, ``to_latex`` and ``to_html`` of a result with a ``table``, and its
+    ``differences`` (computed on first use when they need a bootstrap)."""
+
+    _differences: Any = None
+
+    @property
+    def differences(self) -> pd.DataFrame | None:
+        """One row per (model, metric) against ``reference`` (see
+        :data:`pysurvbridge.comparison.inference.COLUMNS`); empty with one model. With one
+        split the intervals come from a paired bootstrap, run the first time they are asked
+        for (by this attribute, a report or the CLI)."""
+        if callable(self._differences):
+            self._differences = self._differences()
+        return self._differences
 
     def to_markdown(self, digits: int = 3) -> str:
         return _renderer(self, "markdown")(self, digits=digits)
@@ -74,7 +87,8 @@ class Comparison(TableReport):
     ``agreement``: the engines checked against each other on the first seed's split (rows of
     :data:`pysurvbridge.crosscheck.COLUMNS`), or None when not checked; ``differences``: one
     row per (model, metric) against ``reference`` with the columns of
-    :data:`pysurvbridge.comparison.inference.COLUMNS` (empty with one model).
+    :data:`pysurvbridge.comparison.inference.COLUMNS` (empty with one model); ``tuning``:
+    one row per tuning trial (model, seed, trial, state, value, params), or None.
     """
 
     table: pd.DataFrame
@@ -87,8 +101,9 @@ class Comparison(TableReport):
     definitions: dict[str, str] = field(default_factory=dict)
     split: Split | None = None  # the last seed's split (test subjects of ``runs``)
     agreement: pd.DataFrame | None = None
-    differences: pd.DataFrame | None = None
+    _differences: Any = field(default=None, repr=False)
     reference: str | None = None
+    tuning: pd.DataFrame | None = None
 
     def agreement_markdown(self) -> str:
         """The agreement between engines as a sentence and a Markdown table ("" when not checked)."""
@@ -117,8 +132,9 @@ class MultiEventComparison(TableReport):
     split: MultiSplit
     dataset: str = "data"
     definitions: dict[str, str] = field(default_factory=dict)
-    differences: pd.DataFrame | None = None
+    _differences: Any = field(default=None, repr=False)
     reference: str | None = None
+    tuning: pd.DataFrame | None = None
 
     @property
     def event_names(self) -> tuple[str, ...]:

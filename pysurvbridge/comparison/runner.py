@@ -20,15 +20,17 @@ from typing import Any, Sequence
 from pysurvbridge.comparison.spec import ModelSpec
 from pysurvbridge.errors import SurvBridgeWarning
 
-__all__ = ["Cell", "CellResult", "Plan", "run_cell", "run_cells", "failure_notes"]
+__all__ = ["Cell", "CellResult", "Plan", "run_cell", "run_cells", "failure_notes", "tuning_trials"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cell:
-    """One (seed, model) of a comparison."""
+    """One (seed, model) of a comparison; ``tune`` (a
+    :class:`~pysurvbridge.comparison.tuning.TuneRequest`) when the model is tuned first."""
 
     seed: int
     spec: ModelSpec
+    tune: Any = None
 
     @property
     def key(self) -> tuple[int, str]:
@@ -47,6 +49,7 @@ class CellResult:
     run: Any = None
     notes: list[str] = field(default_factory=list)
     predictions: Any = None  # what scoring read, per test subject (for the paired bootstrap)
+    tuning: Any = None  # the tuning trials (a DataFrame) when the model was tuned
 
     @property
     def failed(self) -> bool:
@@ -71,6 +74,17 @@ class Plan:
         """The run's own facts for the row (engine, parameter count, ...)."""
         return {}
 
+    #: the tune_metric values this kind of data offers
+    tune_metrics: tuple[str, ...] = ("loss",)
+
+    def inner_splits(self, split: Any, folds: int, seed: int) -> list:
+        """The inner cross-validation splits of ``split``'s training subjects (for tuning)."""
+        raise NotImplementedError
+
+    def tune_score(self, run: Any, split: Any, metric: str) -> float:
+        """A fit's score on an inner split: its loss on the held-out fold, or a concordance."""
+        raise NotImplementedError
+
 
 def run_cell(plan: Plan, cell: Cell, split: Any) -> CellResult:
     """Fit ``cell.spec`` on ``split`` and score it. A failure becomes an ``error`` field (one
@@ -78,23 +92,31 @@ def run_cell(plan: Plan, cell: Cell, split: Any) -> CellResult:
     a note, after the run's own notes."""
     spec = cell.spec
     row: dict[str, Any] = {"model": spec.name, "family": spec.family, "seed": cell.seed}
-    run = predictions = None
+    run = predictions = trials = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SurvBridgeWarning)
         try:
             plan.check(spec, split)
+            tuned, tune_seconds, fit = None, float("nan"), spec.run
+            if cell.tune is not None:
+                from pysurvbridge.comparison.tuning import tune
+
+                outcome = tune(spec, split, cell.tune, plan.inner_splits, plan.tune_score)
+                tuned, tune_seconds, trials = outcome.params, outcome.seconds, outcome.trials
+                fit = spec.tuning.make_run(outcome.estimator)
             t0 = time.perf_counter()
-            run = spec.run(split)
+            run = fit(split)
             seconds = time.perf_counter() - t0
             scores, predictions = plan.evaluate(run, split)
-            fields = {"fit_seconds": seconds, **scores, **plan.run_fields(run)}
+            fields = {"fit_seconds": seconds, **scores, **plan.run_fields(run), "tuned_params": tuned,
+                      "tune_seconds": tune_seconds}
         except Exception as exc:  # reported in the notes by the caller
             fields, run, predictions = {"error": f"{type(exc).__name__}: {exc}"}, None, None
     row.update(fields)
     notes = list(run.notes) if run is not None else []
     notes += [f"{spec.name} (seed {cell.seed}): {w.category.__name__}: {str(w.message)[:200]}"
               for w in caught if issubclass(w.category, SurvBridgeWarning)]
-    return CellResult(cell, row, run, notes, predictions)
+    return CellResult(cell, row, run, notes, predictions, trials)
 
 
 def run_cells(plan: Plan, cells: Sequence[Cell], *, verbose: bool = True) -> tuple[list[CellResult], dict]:
@@ -120,3 +142,16 @@ def failure_notes(results) -> list[str]:
     if "error" not in results:
         return []
     return [f"{r['model']} failed on seed {r['seed']}: {r['error']}" for _, r in results.dropna(subset=["error"]).iterrows()]
+
+
+def tuning_trials(done: Sequence[CellResult]):
+    """One row per tuning trial of every tuned cell (model, seed, trial, state, value, params),
+    or None when nothing was tuned."""
+    import pandas as pd
+
+    parts = [r.tuning.assign(model=r.cell.spec.name, seed=r.cell.seed) for r in done if r.tuning is not None]
+    if not parts:
+        return None
+    out = pd.concat(parts, ignore_index=True)
+    return out[["model", "seed", "trial", "state", "value", "params"]]
+

@@ -3,20 +3,22 @@ subjects and scored on the same held-out subjects (columns: :mod:`pysurvbridge.c
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from pysurvbridge.comparison.registry import resolve
 from pysurvbridge.comparison.result import Comparison
-from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells
+from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells, tuning_trials
 from pysurvbridge.comparison.bootstrap import resampled_single
 from pysurvbridge.comparison.differences import choose_reference, compute_differences
 from pysurvbridge.comparison.scoring import SINGLE_DEFINITIONS, SINGLE_METRICS, default_times, evaluate_single
 from pysurvbridge.comparison.spec import ModelRun, ModelSpec
 from pysurvbridge.comparison.splits import Split, first_event, seed_list, subject_split, subjects, subset
+from pysurvbridge.comparison.splits import folds as fold_positions
 from pysurvbridge.comparison.summary import summarise_single
+from pysurvbridge.comparison.tuning import check_folds, tune_requests
 from pysurvbridge.data.catalog import CatalogEntry
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
@@ -60,6 +62,32 @@ class SinglePlan(Plan):
         return dict(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
                     n_params=run.n_params)
 
+    tune_metrics = ("loss", "c_harrell")
+
+    @property
+    def n_train_subjects(self) -> int:
+        return len(self.ids) - max(2, int(round(self.test_size * len(self.ids))))
+
+    def inner_splits(self, split: Split, folds: int, seed: int) -> list[Split]:
+        """``folds`` subject-level folds of the training subjects: each fold held out once."""
+        data, leaky = split.train, split.leaky_train
+        ids = subjects(data)
+        out = []
+        for held in fold_positions(len(ids), folds, seed):
+            test_ids = ids[held]
+            train_ids = np.delete(ids, held)
+            train, test = subset(data, train_ids, ids), subset(data, test_ids, ids)
+            out.append(Split(train, test, first_event(train), first_event(test), split.times, seed, split.epochs,
+                             subset(leaky, train_ids, ids), subset(leaky, test_ids, ids)))
+        return out
+
+    def tune_score(self, run: ModelRun, split: Split, metric: str) -> float:
+        """Harrell's C of the held-out fold (the only tune_metric besides the model's loss)."""
+        from pysurvbridge.metrics import concordance_harrell
+
+        te = split.test_first
+        return float(concordance_harrell(run.subject_risk, te.time, te.event))
+
 
 def _standing_notes(data, entry: CatalogEntry | None, table: pd.DataFrame, wanted: Sequence[str]) -> list[str]:
     notes = []
@@ -90,7 +118,8 @@ def plan_single(data: RecurrentData | SurvivalData, entry: CatalogEntry | None, 
 
 def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds, metrics: Sequence[str] | None,
                verbose: bool, crosscheck: bool | None, crosscheck_reference: Callable | None,
-               crosscheck_label: str | None, reference: str | None = None) -> Comparison:
+               crosscheck_label: str | None, reference: str | None = None, tune: Any = None, tune_trials: int = 20,
+               tune_folds: int = 3, tune_metric: str | None = None) -> Comparison:
     """Every (seed, model) cell of ``plan``, the table, the notes and the engines' agreement."""
     seeds = seed_list(seeds)
     wanted = list(SINGLE_METRICS) if metrics is None else list(metrics)
@@ -101,9 +130,12 @@ def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds
     if not specs:
         raise InvalidParameterError("models must name at least one model")
     reference, reference_notes = choose_reference(specs, reference)
+    requests, tune_notes = tune_requests(specs, tune, tune_trials, tune_folds, tune_metric, plan.tune_metrics)
+    check_folds(requests, tune_folds, plan.n_train_subjects)
     data = plan.data
     notes: list[str] = [f"data: {n}" for n in data.notes] if plan.recurrent else []
-    done, splits = run_cells(plan, [Cell(seed, spec) for seed in seeds for spec in specs], verbose=verbose)
+    cells = [Cell(seed, spec, requests.get(spec.name)) for seed in seeds for spec in specs]
+    done, splits = run_cells(plan, cells, verbose=verbose)
     runs: dict = {}
     first_runs: dict = {}
     for result in done:
@@ -118,13 +150,14 @@ def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds
     differences, difference_notes = compute_differences(done, splits, results, reference, resampled_single,
                                                         lambda s: len(s.test_first), lambda s: len(s.train_first),
                                                         verbose=verbose)
-    notes += reference_notes + difference_notes + _standing_notes(data, plan.entry, table, wanted)
+    notes += reference_notes + difference_notes + tune_notes + _standing_notes(data, plan.entry, table, wanted)
     from pysurvbridge.crosscheck import check_split
 
     agreement, agreement_notes, alarms = check_split(splits[seeds[0]], first_runs, specs, requested=crosscheck,
                                                      reference=crosscheck_reference, label=crosscheck_label)
     result = Comparison(table, results, list(dict.fromkeys(notes + agreement_notes)), data, runs, plan.times,
-                        dataset, dict(SINGLE_DEFINITIONS), splits[seeds[-1]], agreement, differences, reference)
+                        dataset, dict(SINGLE_DEFINITIONS), splits[seeds[-1]], agreement, differences, reference,
+                        tuning_trials(done))
     for text in alarms:  # visible, not only a note
         warnings.warn(text, StatisticalWarning, stacklevel=3)
     return result

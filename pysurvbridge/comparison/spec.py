@@ -12,7 +12,7 @@ import numpy as np
 
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["ModelSpec", "ModelRun", "MultiRun", "FAMILIES", "DATA_KINDS"]
+__all__ = ["ModelSpec", "Tuning", "ModelRun", "MultiRun", "FAMILIES", "DATA_KINDS"]
 
 FAMILIES = ("classical", "deep", "reference")
 #: kinds of data a model may accept; "single" and "recurrent" share a comparison (and its split)
@@ -20,11 +20,28 @@ DATA_KINDS = ("single", "recurrent", "multi-event")
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """How a model is tuned: ``estimator`` (the configured estimator; a configuration is a
+    clone with some parameters set), ``make_run(estimator) -> run(split)``, ``space`` (the
+    default search space: name -> list of values, or ("log" | "float" | "int", low, high)),
+    ``source`` (where those ranges come from), ``loss(run, split)`` (the fitted model's loss on
+    ``split``'s test subjects: what tuning minimises by default) and ``loss_name``."""
+
+    estimator: Any
+    make_run: Callable[[Any], Callable[[Any], Any]]
+    space: dict
+    source: str
+    loss: Callable[[Any, Any], float]
+    loss_name: str
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """``name`` (what users type), ``family`` ("classical", "deep" or "reference"),
     ``run(split) -> ModelRun | MultiRun``, ``needs_recurrent`` (refuses single-event data: the
     same as ``accepts=("recurrent",)``), ``description``, ``accepts`` (the kinds of data in
-    :data:`DATA_KINDS` it takes; default single-event and recurrent)."""
+    :data:`DATA_KINDS` it takes; default single-event and recurrent), ``tuning`` (how it is
+    tuned, or None: nothing to tune)."""
 
     name: str
     family: str
@@ -32,6 +49,7 @@ class ModelSpec:
     needs_recurrent: bool = False
     description: str = ""
     accepts: tuple[str, ...] | None = None
+    tuning: Tuning | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

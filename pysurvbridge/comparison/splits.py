@@ -15,7 +15,7 @@ from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError
 
 __all__ = ["Split", "MultiSplit", "subject_split", "stratified_split", "subjects", "subset", "first_event",
-           "check_shares", "seed_list"]
+           "check_shares", "seed_list", "folds", "stratified_folds"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,3 +118,26 @@ def check_shares(test_size: float, validation_size: float) -> None:
     if test_size == 0 or test_size + validation_size >= 1:
         raise InvalidParameterError(f"test_size + validation_size must leave training subjects and test_size > 0; "
                                     f"got {test_size} and {validation_size}")
+
+
+def folds(n: int, k: int, seed: int) -> list[np.ndarray]:
+    """``k`` disjoint sorted position sets covering 0..n-1 after a seeded shuffle (sizes
+    differing by at most one): the test parts of a k-fold split."""
+    order = np.random.default_rng(seed).permutation(n)
+    return [np.sort(part) for part in np.array_split(order, k)]
+
+
+def stratified_folds(pattern: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """``k`` folds with each value of ``pattern`` (the observed-event pattern) spread evenly:
+    within each value a seeded shuffle is dealt out round-robin, starting at the fold after the
+    last one dealt."""
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in range(k)]
+    start = 0
+    for value in np.unique(pattern):
+        rows = rng.permutation(np.flatnonzero(pattern == value))
+        for i, row in enumerate(rows):
+            parts[(start + i) % k].append(int(row))
+        start = (start + len(rows)) % k
+    return [np.sort(np.asarray(p, dtype=np.int64)) for p in parts]
+

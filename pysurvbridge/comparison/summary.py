@@ -39,6 +39,20 @@ def _mean_fit_seconds(ok: pd.DataFrame) -> float:
     return ok["fit_seconds"].mean() if len(ok) and "fit_seconds" in ok else float("nan")
 
 
+def _tuning_columns(ok: pd.DataFrame) -> dict[str, Any]:
+    """``tuned_params``: the configuration chosen most often over the seeds (JSON, with how
+    often) or "" when untuned; ``tune_seconds``: the total tuning time."""
+    import json
+
+    if "tuned_params" not in ok or not ok["tuned_params"].notna().any():
+        return {"tuned_params": "", "tune_seconds": float("nan")}
+    chosen = [json.dumps(p, sort_keys=True) for p in ok["tuned_params"] if p is not None]
+    counts = pd.Series(chosen).value_counts(sort=True)
+    top = counts.index[0]
+    return {"tuned_params": f"{top} ({counts.iloc[0]}/{len(chosen)} seeds)",
+            "tune_seconds": float(pd.to_numeric(ok["tune_seconds"], errors="coerce").sum())}
+
+
 def _by_family(rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     return table.sort_values("family", kind="stable", key=lambda s: s.map(FAMILY_ORDER)).reset_index(drop=True)
@@ -63,6 +77,7 @@ def summarise_single(results: pd.DataFrame, wanted: Sequence[str]) -> pd.DataFra
             row["aic_counts"] = _first(ok, "aic_counts", "")
         row["n_params"] = _first(ok, "n_params", None)
         row["fit_seconds"] = _mean_fit_seconds(ok)
+        row.update(_tuning_columns(ok))
         out.append(row)
     return _by_family(out)
 
@@ -86,6 +101,7 @@ def summarise_multi_event(results: pd.DataFrame, event_names: Sequence[str]) -> 
         for c in ("n_params", "flops"):
             row[c] = _first(ok, c, None)
         row["fit_seconds"] = _mean_fit_seconds(ok)
+        row.update(_tuning_columns(ok))
         out.append(row)
     return _by_family(out)
 

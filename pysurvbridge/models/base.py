@@ -406,6 +406,14 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         with torch.no_grad():
             return float(self._loss(self._forward(inputs), targets))
 
+    def loss(self, data) -> float:
+        """The fitted model's training loss on ``data`` (a container of the kind ``fit`` takes),
+        in eval mode: what early stopping watches and ``compare(tune=...)`` minimises on held-out
+        subjects by default (the negative log partial likelihood per event of the data's own
+        risk sets for the Cox-type models)."""
+        self._check_fitted()
+        return self._validation_loss(self._prepare(data, self.device_))
+
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
