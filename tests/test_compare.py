@@ -116,10 +116,14 @@ def test_bad_arguments(kwargs, match):
 
 def test_markdown_and_latex(result):
     md = result.to_markdown()
-    assert md.splitlines()[0].startswith("| model | family | engine | protocol | c_harrell")
-    assert len(md.splitlines()) == 2 + 4 and " ± " in md
+    verdict, table = md.split("## Results\n\n")
+    assert verdict.startswith("## Verdict") and "ag (untuned: nothing to tune) vs cox" in verdict  # the verdict first
+    assert table.splitlines()[0].startswith("| model | family | engine | protocol | c_harrell")
+    assert len(table.splitlines()) == 2 + 4 and " ± " in table
     tex = result.to_latex()
-    assert tex.startswith(r"\begin{tabular}") and r"c\_harrell" in tex and r"$\pm$" in tex
+    assert tex.startswith(r"\paragraph{Verdict}") and r"\paragraph{Results}" in tex
+    table_tex = tex.split(r"\paragraph{Results}")[1]
+    assert r"\begin{tabular}" in table_tex and r"c\_harrell" in table_tex and r"$\pm$" in table_tex
 
 
 def test_configured_objects_and_rotterdam():

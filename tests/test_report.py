@@ -24,7 +24,9 @@ def test_report_is_self_contained(report):
     path, _ = report
     text = path.read_text()
     assert "<script" not in text and "http://" not in text and "https://" not in text
-    assert text.count("data:image/png;base64,") == 4  # concordance bars, forest plot, MCF, survival
+    # the verdict's differences, concordance bars, forest plot, MCF, survival
+    assert text.count("data:image/png;base64,") == 5
+    assert text.index('id="verdict"') < text.index('id="results"')  # the verdict comes first
 
 
 def _driver():
@@ -55,7 +57,7 @@ def test_report_renders_in_chromium(report, tmp_path):
         for model in MODELS:
             assert any(t.startswith(model + " ") for t in texts), model
         images = driver.find_elements(By.TAG_NAME, "img")
-        assert len(images) == 4
+        assert len(images) == 5
         assert all(int(img.get_attribute("naturalWidth")) > 100 for img in images)  # decoded, not broken
         notes = driver.find_elements(By.CSS_SELECTOR, "#notes li")
         assert len(notes) == len(result.notes)
@@ -108,8 +110,9 @@ def test_multi_event_report_is_self_contained(multi_report):
     path, _ = multi_report
     text = path.read_text()
     assert "<script" not in text and "http://" not in text and "https://" not in text
-    assert text.count("<img") == text.count("<figure>") == 2  # P(event by t), concordance bars
-    assert text.count("data:image/png;base64,") == 2
+    assert text.count("<img") == text.count("<figure>") == 3  # differences, P(event by t), concordance bars
+    assert text.count("data:image/png;base64,") == 3
+    assert text.index('id="verdict"') < text.index('id="results"')
     for model in MULTI_MODELS:
         assert f"<td class=\"t\">{model}</td>" in text, model
     assert "Aalen-Johansen" in text and "multistate-cox gives crude probabilities" in text
@@ -133,7 +136,7 @@ def test_multi_event_report_renders_in_chromium(multi_report, tmp_path):
                 seen[cells[0]] = family
         assert groups == ["classical", "deep", "reference"] and seen == MULTI_MODELS
         images = driver.find_elements(By.TAG_NAME, "img")
-        assert len(images) == 2
+        assert len(images) == 3
         assert all(int(img.get_attribute("naturalWidth")) > 100 for img in images)  # decoded, not broken
         notes = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "#notes li")]
         assert notes == result.notes

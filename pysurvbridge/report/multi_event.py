@@ -24,6 +24,7 @@ from pysurvbridge.comparison.result import MultiEventComparison
 from pysurvbridge.data.events import MultiEventData
 from pysurvbridge.report.page import definitions_html, figure_html, notes_html, page
 from pysurvbridge.report.tables import display_table
+from pysurvbridge.report.verdict import verdict_html
 
 __all__ = ["html_multi_event_report", "pre_empting_events", "first_event"]
 
@@ -280,6 +281,8 @@ def html_multi_event_report(comp: MultiEventComparison) -> str:
             figures.append(figure_html(title, fig, text))
     body_html = f"""<h1>Multi-event models on {html.escape(comp.dataset)}</h1>
 <p>{html.escape(_describe(comp))}</p>
+{verdict_html(comp)}
+<h2 id="results-table">Results</h2>
 <div class="wide"><table id="results"><thead>{head}</thead><tbody>{body}</tbody></table></div>
 <h2>Plots</h2>{''.join(figures)}
 {definitions_html(comp.definitions)}

@@ -18,7 +18,7 @@ CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;
 table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 7px;text-align:right}
 td.t,th{text-align:left}tr.group td{background:#eef;font-weight:bold;text-align:left}
 img{max-width:100%;display:block;margin:1em 0}.note{color:#733}code{background:#f4f4f4}
-td.bad{color:#a00;font-weight:bold}"""
+td.bad{color:#a00;font-weight:bold}ul.verdict li{margin:0.3em 0}details{margin:0.5em 0 1em}"""
 
 
 def package_version() -> str:

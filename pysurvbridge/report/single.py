@@ -12,6 +12,7 @@ import pandas as pd
 from pysurvbridge.comparison.result import Comparison
 from pysurvbridge.report.page import agreement_html, definitions_html, figure_html, notes_html, page
 from pysurvbridge.report.tables import display_table
+from pysurvbridge.report.verdict import verdict_html
 
 __all__ = ["html_report", "calibration_table"]
 
@@ -199,6 +200,8 @@ def html_report(comp: Comparison) -> str:
     body_html = f"""<h1>Classical and deep models on {html.escape(comp.dataset)}</h1>
 <p>{html.escape(comp.data.describe().splitlines()[0])}. {seeds} seed(s); every model fitted on the same training
 subjects and scored on the same held-out subjects; Brier times {', '.join(f'{x:g}' for x in comp.times)}.</p>
+{verdict_html(comp)}
+<h2 id="results-table">Results</h2>
 <table id="results"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
 {definitions_html(comp.definitions)}
 {agreement_html(comp.agreement)}

@@ -14,7 +14,9 @@ SHOWN = ["model", "family", "engine", "protocol", "c_harrell", "c_intervals", "c
 def display_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = False) -> pd.DataFrame:
     """Metric columns as 'mean ± sd' strings (sd omitted with one seed); text columns as is.
     Columns follow SHOWN, then the rest, unless ``keep_order`` (the table's own order)."""
-    cols = [c for c in table.columns if not c.endswith("_sd") and c != "n_seeds"]
+    untuned = "tuned_params" not in table or not table["tuned_params"].astype(str).str.len().gt(0).any()
+    cols = [c for c in table.columns if not c.endswith("_sd") and c != "n_seeds"
+            and not (untuned and c in ("tuned_params", "tune_seconds"))]
     order = cols if keep_order else [c for c in SHOWN if c in cols] + [c for c in cols if c not in SHOWN]
     by_time = (lambda prefix: sorted([c for c in order if c.startswith(prefix)], key=lambda c: float(c.split("_", 1)[1])))
     brier, ici = by_time("brier_"), by_time("ici_")
@@ -23,11 +25,11 @@ def display_table(table: pd.DataFrame, digits: int = 3, *, keep_order: bool = Fa
     order[order.index("ibs") + 1 if "ibs" in order else len(order):0] = ici  # calibration after discrimination and Brier
     out = pd.DataFrame(index=table.index)
     for c in order:
-        if c in ("model", "family", "engine", "protocol", "aic_counts", "dcal"):
+        if c in ("model", "family", "engine", "protocol", "aic_counts", "dcal", "tuned_params"):
             out[c] = table[c].fillna("").astype(str)
         elif c in ("n_params", "flops"):
             out[c] = table[c].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(int(v)))
-        elif c == "fit_seconds":
+        elif c in ("fit_seconds", "tune_seconds"):
             out[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
         else:
             sd = table.get(f"{c}_sd")
