@@ -69,6 +69,11 @@ def _compare(args: argparse.Namespace) -> int:
                                             covariates=covariates, one_hot=one_hot,
                                             drop_zero_length=args.drop_zero_length)
     options = {} if not args.no_crosscheck else {"crosscheck": False}
+    if args.reference:
+        options["reference"] = args.reference
+    if args.tune != "none":
+        options.update(tune=args.tune, tune_trials=args.tune_trials, tune_folds=args.tune_folds,
+                       tune_metric=args.tune_metric)
     result = compare(data, models=_names(args.models) if args.models else None, seeds=args.seeds, test_size=args.test_size,
                      epochs=args.epochs, verbose=not args.quiet, **options)
     print(result.to_markdown())
@@ -121,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "  pysurvbridge compare sim.csv --id id --start start --stop stop --event event "
                 "--covariates x1,x2 --models cox,ag,lstm-cox\n"
                 "  pysurvbridge compare lung.csv --time time --event dead --covariates age,sex --models cox,deepsurv\n"
-                "  pysurvbridge compare rotterdam-multi --seeds 3 --epochs 20 --out report.html\n\n"
+                "  pysurvbridge compare rotterdam-multi --seeds 3 --epochs 20 --out report.html\n"
+                "  pysurvbridge compare bladder1 --models cox,deepsurv --seeds 5 --tune default --tune-trials 10\n\n"
                 "models: cox, ag, wlw, pwp-total, pwp-gap, deepsurv, nnet-survival, lstm-cox, lstm-cox-paper "
                 "(bladder1 only);\nmulti-event: cox-per-event, multistate-cox, deepsurv-per-event, mensa, "
                 "mensa-no-trajectory, earlier-event-first"))
@@ -136,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the deep models")
     p.add_argument("--out", help="write the HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--reference", help="the model the others are compared with in the verdict (default: the first "
+                                       "classical model)")
+    p.add_argument("--tune", choices=["none", "default"], default="none",
+                   help="default: tune every deep model over its declared search space, nested inside each split's "
+                        "training subjects (Optuna); none (default): their fixed defaults")
+    p.add_argument("--tune-trials", type=int, default=20, help="configurations tried per model and split (default 20)")
+    p.add_argument("--tune-folds", type=int, default=3, help="inner cross-validation folds (default 3)")
+    p.add_argument("--tune-metric", default=None,
+                   help="loss (default: each model's held-out loss), c_harrell, or c_global for multi-event data")
     p.add_argument("--no-crosscheck", action="store_true",
                    help="skip the agreement check between engines (native vs R coxph, Python vs R Brier score) "
                         "on the first split; by default it runs when R is usable")

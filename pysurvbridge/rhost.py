@@ -440,13 +440,48 @@ def compare_from_r(data: Any, models: Sequence[str], fitter: Callable | None, *,
     seeds = _from_r(seeds)
     if isinstance(seeds, tuple):
         seeds = [int(s) for s in seeds]
-    options = {k: _from_r(v) for k, v in kwargs.items()}
+    options = {k: _from_r(v) for k, v in kwargs.items() if k != "tune"}
+    if "tune" in kwargs:
+        options["tune"] = _tune_from_r(kwargs["tune"])
     if crosscheck and external is not None:
         options.update(crosscheck=True, crosscheck_reference=external,
                        crosscheck_label="the R session's coxph (survbridge)")
     else:
         options["crosscheck"] = bool(crosscheck)
     return compare(data, specs, seeds=seeds, **options)
+
+
+def _tune_from_r(tune: Any) -> Any:
+    """compare()'s ``tune`` from R: "default"/"none"/NULL as they are; a named list of spaces
+    with ranges list("log", low, high) and value lists in which a vector is one tuple value
+    (``hidden = list(16, c(32, 32))``: a number stands for a one-layer tuple where the model's
+    parameter is a tuple)."""
+    from pysurvbridge.comparison.registry import spec_for
+    from pysurvbridge.comparison.tuning import is_range
+
+    if tune is None or isinstance(tune, str):
+        return tune
+    out = {}
+    for model, space in dict(tune).items():
+        if space is None:
+            out[str(model)] = None
+            continue
+        spec = spec_for(str(model))
+        defaults = spec.tuning.estimator.get_params(deep=False) if spec.tuning is not None else {}
+        converted = {}
+        for name, values in dict(space).items():
+            values = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
+            if is_range(values):
+                converted[name] = (str(values[0]), float(values[1]), float(values[2]))
+                continue
+            as_tuple = isinstance(defaults.get(name), tuple)
+            choices = []
+            for v in values:
+                v = _from_r(v)
+                choices.append((v,) if as_tuple and not isinstance(v, tuple) else v)
+            converted[name] = choices
+        out[str(model)] = converted
+    return out
 
 
 def _comparison_data(data: Any):
@@ -475,11 +510,26 @@ def dataset_names() -> list[str]:
 
 
 def comparison_tables(comparison: Any) -> dict:
-    """A comparison's table, per-seed results, notes and agreement as payloads for R."""
-    out = {"table": encode_frame(_plain(comparison.table)), "results": encode_frame(_plain(comparison.results)),
+    """A comparison's table, per-seed results (tuned configurations as JSON text), notes,
+    agreement, differences, verdict sentences and tuning trials as payloads for R."""
+    import json
+
+    from pysurvbridge.report.verdict import sentences
+
+    results = comparison.results.copy()
+    if "tuned_params" in results:
+        results["tuned_params"] = [None if p is None or (isinstance(p, float) and np.isnan(p)) else
+                                   json.dumps(p, sort_keys=True) for p in results["tuned_params"]]
+    out = {"table": encode_frame(_plain(comparison.table)), "results": encode_frame(_plain(results)),
            "notes": np.array(list(comparison.notes), dtype=str)}
     agreement = getattr(comparison, "agreement", None)
     out["agreement"] = encode_frame(_plain(agreement)) if agreement is not None else None
+    differences = comparison.differences
+    out["differences"] = encode_frame(_plain(differences)) if differences is not None and len(differences) else None
+    out["verdict"] = np.array(sentences(comparison), dtype=str)
+    out["reference"] = comparison.reference
+    tuning = getattr(comparison, "tuning", None)
+    out["tuning"] = encode_frame(_plain(tuning)) if tuning is not None else None
     return out
 
 

@@ -31,8 +31,19 @@ def test_no_command_prints_help():
 def test_compare_bladder1_writes_a_report(tmp_path):
     out = run("compare", "bladder1", "--models", "cox,ag", "--seeds", "1", "--quiet", "--out", str(tmp_path / "r.html"))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("| model | family |") and "| ag | classical |" in out.stdout
+    assert out.stdout.startswith("## Verdict") and "- ag (untuned: nothing to tune) vs cox" in out.stdout
+    assert "| model | family |" in out.stdout and "| ag | classical |" in out.stdout
     assert "note: AIC" in out.stdout and (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_compare_with_a_reference_and_tuning():
+    out = run("compare", "bladder1", "--models", "cox,ag,deepsurv", "--seeds", "2", "--epochs", "3", "--quiet",
+              "--reference", "ag", "--tune", "default", "--tune-trials", "1", "--tune-folds", "2", "--no-crosscheck")
+    assert out.returncode == 0, out.stderr
+    assert "- deepsurv (tuned) vs ag (untuned: nothing to tune), Harrell's C:" in out.stdout
+    assert "note: tuning: deepsurv: 1 trials x 2-fold inner cross-validation" in out.stdout
+    bad = run("compare", "bladder1", "--models", "cox,ag", "--reference", "mensa", "--quiet")
+    assert bad.returncode == 2 and "reference 'mensa' is not among the models" in bad.stderr
 
 
 def test_compare_rotterdam_multi_event(tmp_path):

@@ -15,13 +15,24 @@
 #'   first split (largest differences of coefficients, robust SEs, log-likelihood); the result is
 #'   in `$agreement` and the report.
 #' @param epochs training epochs of the neural models (NULL: each model's default).
-#' @param ... further arguments of Python's `compare()` (e.g. `test_size`, `times`).
+#' @param reference the model every other is compared with in `$differences` and the verdict
+#'   (NULL: the first classical model).
+#' @param tune NULL or "none" (no tuning), "default" (every neural model over the search space
+#'   declared beside it, nested inside each split's training subjects), or a named list of
+#'   spaces, e.g. `list(deepsurv = list(hidden = list(16, c(32, 32)), lr = list("log", 1e-4, 1e-2)))`
+#'   (a vector is one value; a number stands for a one-layer `hidden`).
+#' @param tune_trials configurations tried per model and split.
+#' @param tune_folds inner cross-validation folds.
+#' @param ... further arguments of Python's `compare()` (e.g. `test_size`, `times`, `tune_metric`).
 #' @return an `sb_comparison`: `$table` (one row per model: means and SDs over seeds),
-#'   `$results` (per model and seed), `$notes`, `$agreement`; the Python result stays in this
-#'   session for [sb_report()].
+#'   `$results` (per model and seed, with `tuned_params` as JSON), `$notes`, `$agreement`,
+#'   `$differences` (model minus reference per metric, with 95% intervals), `$verdict` (one
+#'   sentence per model), `$reference`, `$tuning` (every tuning trial); the Python result stays
+#'   in this session for [sb_report()].
 #' @export
 sb_compare <- function(data, models = c("ag", "wlw", "pwp-total", "lstm-cox"), seeds = 3, formula = NULL,
-                       crosscheck = TRUE, epochs = NULL, ...) {
+                       crosscheck = TRUE, epochs = NULL, reference = NULL, tune = NULL, tune_trials = 20,
+                       tune_folds = 3, ...) {
   rhost <- .sb_rhost()
   if (is.character(data) && length(data) == 1) {
     payload <- data
@@ -36,13 +47,19 @@ sb_compare <- function(data, models = c("ag", "wlw", "pwp-total", "lstm-cox"), s
   args <- c(list(payload, reticulate::np_array(as.character(models), dtype = "str"), fitter,
                  seeds = if (length(seeds) == 1) as.integer(seeds) else as.list(as.integer(seeds)),
                  crosscheck = isTRUE(crosscheck), verbose = FALSE),
-            if (!is.null(epochs)) list(epochs = as.integer(epochs)), extra)
+            if (!is.null(epochs)) list(epochs = as.integer(epochs)),
+            if (!is.null(reference)) list(reference = as.character(reference)),
+            if (!is.null(tune)) list(tune = tune, tune_trials = as.integer(tune_trials),
+                                     tune_folds = as.integer(tune_folds)), extra)
   result <- do.call(reticulate::py_call, c(list(rhost$compare_from_r), args))
   tables <- reticulate::py_to_r(rhost$comparison_tables(result))
   structure(list(
     table = .sb_decode_frame(tables$table), results = .sb_decode_frame(tables$results),
     notes = as.character(as.vector(tables$notes)),
     agreement = if (is.null(tables$agreement)) NULL else .sb_decode_frame(tables$agreement),
+    differences = if (is.null(tables$differences)) NULL else .sb_decode_frame(tables$differences),
+    verdict = as.character(as.vector(tables$verdict)), reference = tables$reference,
+    tuning = if (is.null(tables$tuning)) NULL else .sb_decode_frame(tables$tuning),
     models = models, seeds = seeds, python = .sb_keep(result)), class = "sb_comparison")
 }
 
@@ -60,6 +77,7 @@ print.sb_comparison <- function(x, digits = 3, ...) {
   tab <- x$table[, cols, drop = FALSE]
   num <- vapply(tab, is.numeric, logical(1))
   tab[num] <- lapply(tab[num], round, digits)
+  if (length(x$verdict)) cat("verdict:\n", paste0("  - ", x$verdict, collapse = "\n"), "\n", sep = "")
   print(tab, row.names = FALSE)
   a <- x$agreement
   if (!is.null(a) && any(!is.na(a$max_abs_diff))) {

@@ -49,12 +49,28 @@ glance.sb_classical <- function(x, ...) {
              robust.score = unname(x$rscore), iterations = x$iter, stringsAsFactors = FALSE)
 }
 
-#' Tidy a comparison: one row per model and metric (mean and SD over seeds)
+#' Tidy a comparison: one row per model and metric
 #' @param x an `sb_comparison`.
+#' @param type "metrics" (mean and SD over seeds of each model's scores) or "differences" (each
+#'   model minus the reference, per metric: estimate, conf.low, conf.high, p.value, p.adjusted,
+#'   n.splits, method, better).
 #' @param ... unused.
 #' @method tidy sb_comparison
 #' @export
-tidy.sb_comparison <- function(x, ...) {
+tidy.sb_comparison <- function(x, type = c("metrics", "differences"), ...) {
+  type <- match.arg(type)
+  if (type == "differences") {
+    d <- x$differences
+    if (is.null(d)) {
+      return(data.frame(model = character(), reference = character(), metric = character(), estimate = numeric(),
+                        conf.low = numeric(), conf.high = numeric(), p.value = numeric(), p.adjusted = numeric(),
+                        n.splits = integer(), method = character(), better = character(), stringsAsFactors = FALSE))
+    }
+    return(data.frame(model = d$model, reference = d$reference, metric = d$metric, estimate = d$estimate,
+                      conf.low = d$ci_low, conf.high = d$ci_high, p.value = d$p_value, p.adjusted = d$p_adjusted,
+                      n.splits = as.integer(d$n_splits), method = d$method, better = d$better,
+                      stringsAsFactors = FALSE))
+  }
   t <- x$table
   metrics <- grep("^(c_|brier_|ibs$|aic$)", names(t), value = TRUE)
   metrics <- metrics[!grepl("_sd$", metrics)]

@@ -75,3 +75,36 @@ test_that("sb_compare on a data.frame with a formula equals compare() on the sam
   expect_equal(as.matrix(x$table[cols]), as.matrix(ref_table[cols]), tolerance = 1e-9, ignore_attr = TRUE)
   expect_error(sb_compare(bladder2, models = "ag"), "formula")
 })
+
+test_that("sb_compare gives the verdict: a reference, tuning, and differences R can check by hand", {
+  skip_if_no_python()
+  tune <- list(deepsurv = list(hidden = list(4, c(8, 8)), lr = list("log", 1e-3, 1e-1)))
+  x <- sb_compare("bladder1", models = c("cox", "ag", "deepsurv"), seeds = 3, epochs = 3, reference = "ag",
+                  tune = tune, tune_trials = 2, tune_folds = 2, crosscheck = FALSE)
+  expect_identical(x$reference, "ag")
+  d <- tidy(x, "differences")
+  expect_named(d, c("model", "reference", "metric", "estimate", "conf.low", "conf.high", "p.value", "p.adjusted",
+                    "n.splits", "method", "better"))
+  expect_setequal(unique(d$model), c("cox", "deepsurv"))
+  # the corrected resampled t by hand (Nadeau & Bengio 2003), from the per-seed results, in R
+  r <- x$results
+  dj <- r$c_harrell[r$model == "cox"] - r$c_harrell[r$model == "ag"]
+  n <- nrow(r[r$model == "ag", ])
+  row <- d[d$model == "cox" & d$metric == "c_harrell", ]
+  expect_equal(row$estimate, mean(dj), tolerance = 1e-12)
+  split_sizes <- c(train = 81, test = 35)  # bladder1's 116 subjects, test_size 0.3
+  se <- sqrt(var(dj) * (1 / length(dj) + split_sizes[["test"]] / split_sizes[["train"]]))
+  expect_equal(c(row$conf.low, row$conf.high), mean(dj) + c(-1, 1) * qt(0.975, length(dj) - 1) * se,
+               tolerance = 1e-10)
+  expect_equal(row$p.value, 2 * pt(abs(mean(dj) / se), length(dj) - 1, lower.tail = FALSE), tolerance = 1e-10)
+  expect_true(any(grepl("^deepsurv \\(tuned\\) vs ag", x$verdict)))
+  chosen <- jsonlite::fromJSON(r$tuned_params[r$model == "deepsurv"][1])
+  expect_true(list(chosen$hidden) %in% list(4L, c(8L, 8L)))
+  expect_true(chosen$lr >= 1e-3 && chosen$lr <= 1e-1)
+  expect_equal(nrow(x$tuning), 3 * 2)
+  html <- tempfile(fileext = ".html")
+  sb_report(x, html)
+  expect_match(paste(readLines(html, warn = FALSE), collapse = "\n"), 'id="verdict"')
+  expect_error(sb_compare("bladder1", models = c("cox", "ag"), seeds = 1, reference = "mensa"),
+               "reference 'mensa' is not among the models")
+})
