@@ -124,3 +124,27 @@ def test_bad_inputs_are_named():
         weibull_mixture_nll(shape, scale, logit, t0, torch.ones_like(t0))
     with pytest.raises(InvalidParameterError, match="reduction"):
         weibull_mixture_nll(shape, scale, logit, t, t, reduction="none")
+
+
+def test_a_component_that_overflows_leaves_the_gradient_finite():
+    """(t / beta)^eta beyond exp(709) overflowed to inf; log-sum-exp gave that component weight 0
+    but its gradient was 0 x inf = NaN, which turned MENSA's weights to NaN (5-component
+    mixtures on Rotterdam). Closed form: the component's survival is 0 either way, so the
+    likelihood equals the one where it is merely tiny, and the gradient is finite."""
+    import torch
+
+    from pysurvbridge.losses import weibull_mixture_nll
+
+    def loss(huge_log_shape):
+        log_shape = torch.tensor([[[0.0, huge_log_shape]]], dtype=torch.float64, requires_grad=True)
+        log_scale = torch.tensor([[[0.0, -3.0]]], dtype=torch.float64, requires_grad=True)
+        logit = torch.tensor([[[0.0, 0.0]]], dtype=torch.float64, requires_grad=True)
+        value = weibull_mixture_nll(log_shape, log_scale, logit, torch.tensor([[2.0]], dtype=torch.float64),
+                                    torch.tensor([[0.0]], dtype=torch.float64))
+        value.backward()
+        return value, [p.grad for p in (log_shape, log_scale, logit)]
+
+    overflowing, grads = loss(6.0)   # z = e^6 x (log 2 + 3) = 1500: exp(z) overflows
+    tiny, _ = loss(3.0)              # z = e^3 x 3.69 = 74, below the cap: survival exp(-e^74) = 0 too
+    assert torch.isfinite(overflowing) and overflowing.item() == tiny.item()
+    assert all(torch.isfinite(g).all() for g in grads)

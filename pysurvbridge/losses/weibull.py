@@ -29,10 +29,18 @@ def _check(log_shape: torch.Tensor, log_scale: torch.Tensor, logit_weight: torch
         raise InvalidParameterError("the mixture parameters need a last axis of components")
 
 
+#: z is capped here: a component with (t / beta)^eta = exp(z) above exp(80) has survival
+#: exp(-exp(80)) = 0 in any float precision, so the likelihood does not change, but exp(z)
+#: stays finite and its gradient, weighted 0 by log-sum-exp, stays 0 instead of 0 x inf = NaN
+#: (which poisoned MENSA's weights within a batch or two for 5-component mixtures)
+Z_MAX = 80.0
+
+
 def _z(log_shape: torch.Tensor, log_scale: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
-    """z = eta (log t - log beta), so (t / beta)^eta = exp(z); ``time`` broadcasts over m."""
+    """z = eta (log t - log beta), so (t / beta)^eta = exp(z), capped at :data:`Z_MAX`;
+    ``time`` broadcasts over m."""
     log_t = torch.log(time.to(log_shape.dtype)).unsqueeze(-1)
-    return torch.exp(log_shape) * (log_t - log_scale)
+    return torch.clamp(torch.exp(log_shape) * (log_t - log_scale), max=Z_MAX)
 
 
 def weibull_mixture_log_survival(log_shape: torch.Tensor, log_scale: torch.Tensor,
