@@ -114,6 +114,10 @@ def run_cell(plan: Plan, cell: Cell, split: Any) -> CellResult:
             fields, run, predictions = {"error": f"{type(exc).__name__}: {exc}"}, None, None
     row.update(fields)
     notes = list(run.notes) if run is not None else []
+    if trials is not None and trials["error"].notna().any():
+        failed = trials["error"].dropna()
+        notes.append(f"{spec.name} (seed {cell.seed}): {len(failed)} of {len(trials)} tuning trials could not be "
+                     f"fitted (first: {failed.iloc[0]}); the search went on without them")
     notes += [f"{spec.name} (seed {cell.seed}): {w.category.__name__}: {str(w.message)[:200]}"
               for w in caught if issubclass(w.category, SurvBridgeWarning)]
     return CellResult(cell, row, run, notes, predictions, trials)
@@ -153,5 +157,5 @@ def tuning_trials(done: Sequence[CellResult]):
     if not parts:
         return None
     out = pd.concat(parts, ignore_index=True)
-    return out[["model", "seed", "trial", "state", "value", "params"]]
+    return out[["model", "seed", "trial", "state", "value", "params", "error"]]
 

@@ -42,6 +42,8 @@ METRICS = {"loss": "minimize", "c_harrell": "maximize", "c_global": "maximize"}
 #: estimator parameters a search may not touch (the comparison sets them)
 FIXED = ("verbose", "random_state", "device", "validation")
 RANGE_KINDS = ("log", "float", "int")
+#: what a configuration may raise while being fitted: the trial fails, the search goes on
+FAILURES = (SurvBridgeError, ValueError, RuntimeError, ArithmeticError)
 
 
 @dataclass(frozen=True)
@@ -208,8 +210,12 @@ def tune(spec: ModelSpec, split: Any, request: TuneRequest, inner_splits: Callab
         run_on = spec.tuning.make_run(estimator)
         values = []
         for step, part in enumerate(inner):
-            run = run_on(part)
-            value = spec.tuning.loss(run, part) if request.metric == "loss" else score(run, part, request.metric)
+            try:
+                run = run_on(part)
+                value = spec.tuning.loss(run, part) if request.metric == "loss" else score(run, part, request.metric)
+            except FAILURES as exc:  # a configuration that cannot be fitted: a failed trial, the search goes on
+                trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc)[:200]}")
+                raise
             if np.isfinite(value):
                 values.append(value)
             if values:
@@ -221,20 +227,20 @@ def tune(spec: ModelSpec, split: Any, request: TuneRequest, inner_splits: Callab
         return float(np.mean(values))
 
     verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are recorded below, not logged
     try:
         study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=split.seed),
                                     pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0))
-        study.optimize(objective, n_trials=request.trials, catch=(SurvBridgeError, ValueError, RuntimeError,
-                                                                  ArithmeticError))
+        study.optimize(objective, n_trials=request.trials, catch=FAILURES)
     finally:
         optuna.logging.set_verbosity(verbosity)
     trials = pd.DataFrame([{"trial": t.number, "state": t.state.name.lower(), "value": t.value,
-                            "params": json.dumps(jsonable(_decoded(t.params, request.space)), sort_keys=True)}
+                            "params": json.dumps(jsonable(_decoded(t.params, request.space)), sort_keys=True),
+                            "error": t.user_attrs.get("error")}
                            for t in study.trials])
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
-        reasons = "; ".join(sorted({str(t.system_attrs.get("fail_reason", "failed"))[:150] for t in study.trials}))
+        reasons = "; ".join(sorted({str(e) for e in trials["error"].dropna()}))[:400]
         raise SurvBridgeError(f"tuning {spec.name}: none of its {len(study.trials)} trials finished ({reasons})")
     best = _decoded(study.best_trial.params, request.space)
     estimator = clone(spec.tuning.estimator).set_params(**best)

@@ -140,3 +140,14 @@ def test_a_model_with_nothing_to_tune_is_a_note_not_an_error():
                   tune_trials=1, tune_folds=2, verbose=False, crosscheck=False)
     assert any("cox has nothing to tune" in n for n in res.notes)
     assert res.results.set_index("model").loc["deepsurv", "tuned_params"] is not None  # tuned by default
+
+
+def test_configurations_that_cannot_be_fitted_are_failed_trials():
+    """A dropout of 1.5 is refused when the network is fitted: every trial fails, the search
+    says why, and the cell fails with that reason while the others go on."""
+    res = compare(weibull(80), models=["cox", "deepsurv"], seeds=[0], epochs=5, tune={"deepsurv": {"dropout": [1.5]}},
+                  tune_trials=2, tune_folds=2, verbose=False, crosscheck=False)
+    row = res.results.set_index("model").loc["deepsurv"]
+    assert "tuning deepsurv: none of its 2 trials finished" in row["error"] and "dropout must be in [0, 1)" in row["error"]
+    assert res.tuning is None  # the failed cell has no chosen configuration to report
+    assert res.table.set_index("model").loc["cox", "c_harrell"] > 0.5
