@@ -36,6 +36,8 @@ __all__ = [
     "to_numpy",
     "formula",
     "helper",
+    "element",
+    "names",
     "has_r_package",
     "package_version",
     "r_version",
@@ -326,6 +328,22 @@ def _invoke(fun: Any, args: list[Any], kwargs: Mapping[str, Any], where: str) ->
         message = str(value[0])
         raise RCallError(f"R error in {where}: {message}", message)
     return value
+
+
+def element(obj: Any, *path: str) -> Any:
+    """``obj[[path[0]]][[path[1]]]...``: an element of an R list by name, from any thread (rpy2's
+    ``rx2`` needs its converter, which lives in a context variable each thread sets)."""
+    with _session():
+        for name in path:
+            obj = obj.rx2(name)
+        return obj
+
+
+def names(obj: Any) -> list[str]:
+    """The names of an R object (empty when it has none), from any thread."""
+    with _session():
+        value = obj.names
+        return [] if value is None or value is _STATE["ri"].NULL else [str(x) for x in value]
 
 
 def helper(name: str) -> Any:

@@ -104,6 +104,32 @@ def test_calls_from_many_threads(r_session):
     assert threading.active_count() >= 1
 
 
+def test_r_fits_read_from_a_worker_thread_equal_the_main_thread(r_session):
+    """The R engine's results are R lists read element by element; rpy2's converter lives in a
+    context variable that a new thread (a Dask worker's, a web server's) does not have, and
+    reading a list there failed with rpy2's "Conversion rules ... appear to be missing". The
+    same fits, multi-state Cox and the R Brier score from another thread equal this thread's."""
+    from pysurvbridge.classical import fit_cox
+    from pysurvbridge.classical.multistate import fit_multistate_cox
+    from pysurvbridge.data import catalog
+    from pysurvbridge.metrics import brier_score
+
+    bladder, rotterdam = catalog.load("bladder1"), catalog.load("rotterdam-multi")
+    rng = np.random.default_rng(0)
+    t, e = rng.exponential(5, 80), rng.integers(0, 2, 80)
+    S = np.exp(-np.outer(rng.uniform(0.05, 0.3, 80), [2.0, 4.0]))
+
+    def work():
+        return (fit_cox(bladder, engine="r").coef.to_numpy(),
+                fit_multistate_cox(rotterdam).coefficients["coef"].to_numpy(),
+                brier_score(S, [2.0, 4.0], t, e, engine="r"))
+    here = work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        there = pool.submit(work).result()
+    for a, b in zip(here, there):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_column_name_is_never_evaluated(r_session, tmp_path):
     marker = tmp_path / "pwned"
     evil = f'x); system("touch {marker}"); ('

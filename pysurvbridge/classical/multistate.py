@@ -420,7 +420,7 @@ def _array(x: Any) -> np.ndarray:
 def _survfit_pstate(r_fit: Any, newdata: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """R's survfit(fit, newdata): time (T,) and pstate (T, n, 4) (R's own layout)."""
     sf = rbridge.call("survfit", r_fit, newdata=rbridge.to_r(newdata), package="survival")
-    return _vector(sf.rx2("time")).astype(float), _array(sf.rx2("pstate"))
+    return _vector(rbridge.element(sf, "time")).astype(float), _array(rbridge.element(sf, "pstate"))
 
 
 def _r_call_text(covariates: Sequence[str], ties: str) -> str:
@@ -483,7 +483,7 @@ def fit_multistate_cox(data: MultiEventData, covariates: Sequence[str] | None = 
     coefficients = _coefficient_table(fit, names, labels)
     reference = rows.drop_duplicates("id")[names].to_numpy(dtype=np.float64).mean(axis=0)
     grid, increments = _baseline(fit, names, reference)
-    loglik = _vector(fit.rx2("loglik"))
+    loglik = _vector(rbridge.element(fit, "loglik"))
     ia = _event_index(entry_event, data, "entry_event")
     return MultiStateCoxFit(
         coefficients=coefficients, loglik=float(loglik[-1]), loglik_null=float(loglik[0]),
@@ -496,20 +496,20 @@ def fit_multistate_cox(data: MultiEventData, covariates: Sequence[str] | None = 
 
 def _coefficient_table(fit: Any, names: list[str], labels: tuple[str, ...]) -> pd.DataFrame:
     """One row per (transition, covariate), transitions in R's order 1:2, 1:3, 2:4."""
-    states = [str(s) for s in _vector(fit.rx2("states"))]
+    states = [str(s) for s in _vector(rbridge.element(fit, "states"))]
     if len(states) != 4 or states[1:] != list(labels[1:]):
         raise RCallError(f"R's multi-state fit has states {states}; expected (s0) then "
                          f"{list(labels[1:])}")
-    cmap = _array(fit.rx2("cmap")).astype(int)  # (p, transitions): 1-based coefficient index
-    colnames = rbridge.call("colnames", fit.rx2("cmap"), package="base")
+    cmap = _array(rbridge.element(fit, "cmap")).astype(int)  # (p, transitions): 1-based coefficient index
+    colnames = rbridge.call("colnames", rbridge.element(fit, "cmap"), package="base")
     transitions = [str(s) for s in _vector(colnames)]
     if transitions != ["1:2", "1:3", "2:4"] or cmap.shape != (len(names), 3):
         raise RCallError(f"R's multi-state fit has transitions {transitions} and a coefficient "
                          f"map of shape {cmap.shape}; expected 1:2, 1:3, 2:4 for {len(names)} "
                          "covariates")
-    coef = _vector(fit.rx2("coefficients")).astype(float)
-    robust = np.sqrt(np.diag(_array(fit.rx2("var"))))
-    naive_var = fit.rx2("naive.var")
+    coef = _vector(rbridge.element(fit, "coefficients")).astype(float)
+    robust = np.sqrt(np.diag(_array(rbridge.element(fit, "var"))))
+    naive_var = rbridge.element(fit, "naive.var")
     no_naive = bool(_vector(rbridge.call("is.null", naive_var, package="base"))[0])
     naive = robust if no_naive else np.sqrt(np.diag(_array(naive_var)))
     records = []
@@ -531,8 +531,8 @@ def _baseline(fit: Any, names: list[str], reference: np.ndarray) -> tuple[np.nda
     # stype = 2, whose matrix-exponential set-up R refuses on some Rotterdam splits
     # ("input is not a transition matrix"); only the hazards are read here
     sf = rbridge.call("survfit", fit, newdata=newdata, stype=1, package="survival")
-    time = _vector(sf.rx2("time")).astype(float)
-    cumhaz = _array(sf.rx2("cumhaz"))  # (T, 1, 3): time, newdata row, transition
+    time = _vector(rbridge.element(sf, "time")).astype(float)
+    cumhaz = _array(rbridge.element(sf, "cumhaz"))  # (T, 1, 3): time, newdata row, transition
     increments = np.diff(cumhaz[:, 0, :], axis=0, prepend=0.0)
     jumps = increments.max(axis=1) > 0
     return time[jumps], increments[jumps]

@@ -65,18 +65,18 @@ def fit_r(problem: CoxProblem, ties: str) -> RResult:
     p = len(problem.covariates)
 
     def matrix(name: str) -> np.ndarray:
-        return np.asarray(rbridge.to_numpy(rbridge.call("as.vector", fit.rx2(name), package="base"))).reshape(p, p)
+        return np.asarray(rbridge.to_numpy(rbridge.call("as.vector", rbridge.element(fit, name), package="base"))).reshape(p, p)
 
-    conc = rbridge.to_numpy(fit.rx2("concordance"))
-    names = [str(x) for x in fit.rx2("concordance").names]
-    loglik = rbridge.to_numpy(fit.rx2("loglik"))
+    conc = rbridge.to_numpy(rbridge.element(fit, "concordance"))
+    names = [str(x) for x in rbridge.names(rbridge.element(fit, "concordance"))]
+    loglik = rbridge.to_numpy(rbridge.element(fit, "loglik"))
     return RResult(
-        beta=np.asarray(rbridge.to_numpy(fit.rx2("coefficients")), dtype=float),
+        beta=np.asarray(rbridge.to_numpy(rbridge.element(fit, "coefficients")), dtype=float),
         var=matrix("naive.var"),
         robust_var=matrix("var"),
         loglik=float(loglik[-1]),
         loglik_null=float(loglik[0]),
-        iterations=int(rbridge.to_numpy(fit.rx2("iter"))[0]),
+        iterations=int(rbridge.to_numpy(rbridge.element(fit, "iter"))[0]),
         concordance=float(conc[names.index("concordance")]),
         r_call=r_call_text(problem, ties),
     )

@@ -132,7 +132,7 @@ def _brier_r(S: np.ndarray, grid: np.ndarray, t: np.ndarray, e: np.ndarray,
             res = rbridge.call("Score", {"m": 1.0 - S}, formula=f, data=df, times=grid,
                                metrics="brier", package="riskRegression",
                                **{"cens.model": "km", "null.model": False, "se.fit": False})
-            table = rbridge.to_pandas(res.rx2("Brier").rx2("score"))
+            table = rbridge.to_pandas(rbridge.element(res, "Brier", "score"))
             return table["Brier"].to_numpy(dtype=np.float64)
         _require(rbridge, "pec", "riskRegression or pec")
         f = rbridge.formula("Surv", ["time", "status"], [], namespace="pec")
@@ -140,7 +140,7 @@ def _brier_r(S: np.ndarray, grid: np.ndarray, t: np.ndarray, e: np.ndarray,
         res = rbridge.call("pec", {"m": np.hstack([np.ones((len(t), 1)), S])}, formula=f, data=df,
                            times=grid, exact=False, reference=False, verbose=False, package="pec",
                            **{"cens.model": "marginal"})
-        return np.asarray(rbridge.to_numpy(res.rx2("AppErr").rx2("m")), dtype=np.float64)[1:]
+        return np.asarray(rbridge.to_numpy(rbridge.element(res, "AppErr", "m")), dtype=np.float64)[1:]
     _require(rbridge, "ipred", "ipred")
     surv = rbridge.call("Surv", t, e, package="survival")
     # sbrier reads a length-2 btime as a range, so ask one time at a time
