@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from pysurvbridge.data.events import SurvivalData
+from pysurvbridge.data.fingerprint import data_fingerprint
 from pysurvbridge.errors import (
     InvalidParameterError,
     InvalidSurvivalDataError,
@@ -47,7 +48,9 @@ from pysurvbridge.models.batches import (
     StandardScaler,
     iterate_batches,
     split_validation,
+    stream_fingerprint,
 )
+from pysurvbridge.models.checkpoint import Checkpoint, check_checkpoint_args
 from pysurvbridge.models.training import TrainingLog, make_optimizer, resolve_device
 
 __all__ = ["SurvivalModel", "TRAINING_OPTIONS", "TRAINING_DEFAULTS"]
@@ -58,7 +61,7 @@ TRAINING_DEFAULTS: dict[str, Any] = dict(epochs=100, batch_size=None, lr=1e-3, w
                                          random_state=0)
 TRAINING_OPTIONS = tuple(TRAINING_DEFAULTS)
 #: per-call ``fit`` keywords beside the training options
-FIT_ONLY = ("seed", "distributed")
+FIT_ONLY = ("seed", "distributed", "checkpoint", "checkpoint_every")
 
 #: rows per forward pass at prediction time (bounds memory, not results)
 PREDICT_CHUNK = 65536
@@ -147,6 +150,14 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         """JSON-able learned facts to save beside the state (e.g. the breaks)."""
         return {}
 
+    def _checkpoint_extra(self) -> dict[str, Any]:
+        """What the model keeps of its own between epochs, for a training checkpoint (tensors
+        and plain values; e.g. CoxVAE's event times collected from a stream)."""
+        return {}
+
+    def _restore_checkpoint_extra(self, extra: dict[str, Any]) -> None:
+        """Inverse of :meth:`_checkpoint_extra`, called before the resumed epochs."""
+
     # ------------------------------------------------------------------ parameters
     def _set_training(self, **options: Any) -> None:
         """Store the training options as given (scikit-learn's rule: no checks, no copies)."""
@@ -220,7 +231,7 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             **options: the training options of the constructor for this call only (epochs,
                 batch_size, lr, weight_decay, optimizer, validation, patience, device,
                 verbose, random_state; ``seed`` is accepted for random_state), and
-                ``distributed``.
+                ``distributed``, ``checkpoint`` and ``checkpoint_every``.
 
         Training options (constructor parameters):
             epochs: passes over the training data.
@@ -246,6 +257,12 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
                 batch under DistributedDataParallel, and the weights equal a one-process fit
                 with the same batches (networks without dropout or BatchNorm). In-memory data
                 only.
+            checkpoint (``fit`` only): a folder; every ``checkpoint_every`` epochs the
+                training state is written there atomically, and a fit that finds one resumes
+                after its last finished epoch (on the CPU with the same seed: the same weights
+                as an uninterrupted fit). A checkpoint of another model configuration, seed or
+                data is refused, naming what differs. See :mod:`pysurvbridge.models.checkpoint`.
+            checkpoint_every (``fit`` only): epochs between checkpoints (default 1).
         """
         opts = self._fit_options(options)
         data, names = self._training_data(X, y)
@@ -257,12 +274,16 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
     def _fit(self, data, *, epochs: int = 100, batch_size: int | None = None, lr: float = 1e-3,
              weight_decay: float = 0.0, validation=None, patience: int | None = None, seed: int = 0,
              device: str | torch.device = "auto", optimizer: str = "adam", verbose: bool = True,
-             distributed: bool = False) -> None:
+             distributed: bool = False, checkpoint=None, checkpoint_every: int = 1) -> None:
         """The training loop on a container or a stream (options already merged and checked)."""
         _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience)
+        checkpoint_folder = check_checkpoint_args(checkpoint, checkpoint_every)
         dev = resolve_device(device)
         streamed = not isinstance(data, self.in_memory_types)
         ctx = None  # the distributed training context (pysurvbridge.distributed), if any
+        if distributed and checkpoint_folder is not None:
+            raise InvalidParameterError("checkpoint= is not supported with distributed=True (each process would "
+                                        "write the same folder); checkpoint a one-process fit")
         if distributed:
             if streamed:
                 raise InvalidParameterError(
@@ -316,7 +337,17 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             val_set = None if val is None else self._prepare(val, dev)
 
             log = TrainingLog(type(self).__name__, epochs, patience, verbose and (ctx is None or ctx.is_main))
-            for epoch in range(epochs):
+            saver, first_epoch = None, 0
+            if checkpoint_folder is not None:
+                options = dict(batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+                               validation=validation, patience=patience, seed=seed)
+                saver = Checkpoint(checkpoint_folder, self._checkpoint_identity(data, options, streamed))
+                saved = saver.load()
+                if saved is not None:
+                    first_epoch = self._resume(saved, opt, generator, log, dev)
+            for epoch in range(first_epoch, epochs):
+                if log.stopped:
+                    break
                 self.network_.train()
                 if streamed:
                     batches = self._streamed_batches(data, dev)
@@ -345,7 +376,10 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
                 if val_loss is not None and not math.isfinite(val_loss):
                     raise TrainingError(f"the validation loss became {val_loss} at epoch {epoch + 1}; "
                                         "lower lr or standardize the covariates")
-                if log.record(epoch, train_loss, val_loss, self.network_):
+                stop = log.record(epoch, train_loss, val_loss, self.network_)
+                if saver is not None and (stop or (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
+                    saver.save(self._training_state(epoch + 1, opt, generator, log, dev))
+                if stop:
                     break
             log.close()
             if log.best_state is not None:
@@ -363,6 +397,40 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             self.train_time_ = np.asarray(train.time)
             self.train_event_ = np.asarray(train.event)
         return self
+
+    # ------------------------------------------------------------------ checkpoints
+    def _checkpoint_identity(self, data, options: dict[str, Any], streamed: bool) -> dict[str, str]:
+        """What a checkpoint must match to be resumed (see :mod:`pysurvbridge.models.checkpoint`)."""
+        identity = {"model": type(self).__name__}
+        for name, value in sorted(self.get_params(deep=False).items()):
+            if name not in TRAINING_OPTIONS:
+                identity[f"parameter {name}"] = repr(value)
+        for name, value in options.items():
+            if isinstance(value, self.in_memory_types) or hasattr(value, "n_events"):
+                value = f"data {data_fingerprint(value)}"
+            identity[name] = repr(value)
+        identity["training data"] = stream_fingerprint(data) if streamed else data_fingerprint(data)
+        return identity
+
+    def _training_state(self, epochs_done: int, opt, generator: torch.Generator, log: TrainingLog,
+                        dev: torch.device) -> dict[str, Any]:
+        return {"epoch": epochs_done, "network": self.network_.state_dict(), "optimizer": opt.state_dict(),
+                "rng_cpu": torch.get_rng_state(), "rng_generator": generator.get_state(),
+                "rng_cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+                "log": log.state(), "extra": self._checkpoint_extra()}
+
+    def _resume(self, state: dict[str, Any], opt, generator: torch.Generator, log: TrainingLog,
+                dev: torch.device) -> int:
+        """Load a checkpoint's training state; the epoch to continue from."""
+        self.network_.load_state_dict(state["network"])
+        opt.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng_cpu"])
+        generator.set_state(state["rng_generator"])
+        if dev.type == "cuda" and state["rng_cuda"] is not None:
+            torch.cuda.set_rng_state(state["rng_cuda"], dev)
+        log.restore(state["log"], dev)
+        self._restore_checkpoint_extra(state["extra"])
+        return int(state["epoch"])
 
     # ------------------------------------------------------------------ data hooks
     #: containers ``fit`` holds in memory; anything else is treated as a minibatch source

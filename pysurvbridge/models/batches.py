@@ -11,7 +11,7 @@ from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 from pysurvbridge.models.baseline import BreslowBaseline
 
-__all__ = ["Batch", "EventTimeGrid", "StandardScaler", "StreamedBreslow", "iterate_batches",
+__all__ = ["Batch", "EventTimeGrid", "StandardScaler", "StreamedBreslow", "iterate_batches", "stream_fingerprint",
            "iterate_multi_event_batches", "merge_small_batches", "split_validation"]
 
 
@@ -207,6 +207,13 @@ class EventTimeGrid:
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
 
+    @classmethod
+    def of(cls, times: np.ndarray) -> "EventTimeGrid":
+        """A grid holding ``times`` (sorted distinct, as :meth:`times` returns them)."""
+        grid = cls()
+        grid._merged = np.asarray(times, dtype=np.float64)
+        return grid
+
     def add(self, time: np.ndarray, event: np.ndarray) -> None:
         """Record the event times of one batch: (b,) float64 ``time``, (b,) 0/1 ``event``."""
         t = np.asarray(time, dtype=np.float64)[np.asarray(event) == 1]
@@ -289,3 +296,21 @@ class StreamedBreslow:
         np.cumsum(cumhaz, out=cumhaz)
         self.sums = self.events = None  # handed to the baseline
         return BreslowBaseline(self.times, cumhaz)
+
+
+def stream_fingerprint(source: Iterable) -> str:
+    """A hash of a minibatch source for training checkpoints: its class, its length when it has
+    one, and the contents of its first minibatch. Read under ``torch.random.fork_rng``: a
+    DataLoader's iterator draws a seed from torch's generator, which training must not see."""
+    from pysurvbridge.data.fingerprint import hash_arrays
+
+    with torch.random.fork_rng(devices=[]):
+        first = next(iter(source), None)
+    if first is None:
+        return hash_arrays(np.asarray([type(source).__qualname__], dtype=object), None)
+    X, t, e = _raw_batch(0, first)
+    try:
+        length = len(source)  # type: ignore[arg-type]
+    except TypeError:
+        length = -1
+    return hash_arrays(np.asarray([type(source).__qualname__, length], dtype=object), X.numpy(), t.numpy(), e.numpy())

@@ -248,6 +248,17 @@ class CoxVAE(SurvivalModel):
             raise InvalidSurvivalDataError("the training data have no events: every subject in the source is censored")
         self._grid_done = True
 
+    def _checkpoint_extra(self) -> dict:
+        """A streamed fit's event times, collected in its first epoch (for the baseline)."""
+        if not hasattr(self, "_event_grid"):
+            return {}
+        return {"event_times": torch.from_numpy(self._event_grid.times().copy()), "grid_done": self._grid_done}
+
+    def _restore_checkpoint_extra(self, extra: dict) -> None:
+        if "event_times" in extra:
+            self._event_grid = EventTimeGrid.of(extra["event_times"].numpy())
+            self._grid_done = bool(extra["grid_done"])
+
     # the base loop reads ``self.standardize`` as a bool when it learns the scaler
     def _learn_inputs(self, train: SurvivalData) -> torch.Tensor:
         chosen, self.standardize = self.standardize, self._standardizes

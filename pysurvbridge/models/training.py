@@ -88,6 +88,7 @@ class TrainingLog:
         # no tqdm object at all when quiet: constructing one creates a multiprocessing lock, which
         # fails in processes spawned for distributed training when the resource tracker cannot start
         self.bar = progress_bar(True, total=epochs, desc=desc, unit="epoch", leave=True) if verbose else None
+        self.stopped = False  # early stopping has stopped (a resumed fit trains no further)
 
     def record(self, epoch: int, train_loss: float, val_loss: float | None, network: nn.Module) -> bool:
         self.rows.append((epoch + 1, train_loss, math.nan if val_loss is None else val_loss))
@@ -100,8 +101,23 @@ class TrainingLog:
         if self.bar is not None:
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
-        return (self.patience is not None and self.best_epoch is not None
-                and epoch + 1 - self.best_epoch >= self.patience)
+        self.stopped = (self.patience is not None and self.best_epoch is not None
+                        and epoch + 1 - self.best_epoch >= self.patience)
+        return self.stopped
+
+    def state(self) -> dict:
+        """What a training checkpoint keeps of the log (plain values and tensors)."""
+        return {"rows": [list(r) for r in self.rows], "best_loss": self.best_loss, "best_epoch": self.best_epoch,
+                "best_state": self.best_state, "stopped": self.stopped}
+
+    def restore(self, state: dict, device: torch.device) -> None:
+        """Continue from :meth:`state`'s values (the bar moves to the finished epochs)."""
+        self.rows = [(int(e), float(t), float(v)) for e, t, v in state["rows"]]
+        self.best_loss, self.best_epoch, self.stopped = state["best_loss"], state["best_epoch"], state["stopped"]
+        self.best_state = None if state["best_state"] is None else {
+            k: v.to(device) for k, v in state["best_state"].items()}
+        if self.bar is not None:
+            self.bar.update(len(self.rows))
 
     def close(self) -> None:
         if self.bar is not None:
