@@ -71,6 +71,12 @@ def _compare(args: argparse.Namespace) -> int:
     options = {} if not args.no_crosscheck else {"crosscheck": False}
     if args.reference:
         options["reference"] = args.reference
+    if args.bootstrap != 2000:
+        options["bootstrap"] = args.bootstrap
+    if args.store:
+        options["store"] = args.store
+    if args.n_jobs != 1 or args.timeout is not None:
+        options.update(n_jobs=args.n_jobs, timeout=args.timeout)
     if args.tune != "none":
         options.update(tune=args.tune, tune_trials=args.tune_trials, tune_folds=args.tune_folds,
                        tune_metric=args.tune_metric)
@@ -151,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune-folds", type=int, default=3, help="inner cross-validation folds (default 3)")
     p.add_argument("--tune-metric", default=None,
                    help="loss (default: each model's held-out loss), c_harrell, or c_global for multi-event data")
+    p.add_argument("--bootstrap", type=int, default=2000, metavar="B",
+                   help="resamples of the paired bootstrap that gives a one-split comparison its intervals "
+                        "(default 2000)")
+    p.add_argument("--store", metavar="DIR",
+                   help="keep every finished cell in DIR; a rerun with the same arguments reads them back instead "
+                        "of fitting again (an interrupted comparison resumes)")
+    p.add_argument("--n-jobs", type=int, default=1,
+                   help="cells run in this many worker processes (-1: one per core); default 1")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds after which a cell is stopped and reported as failed (runs cells in child processes)")
     p.add_argument("--no-crosscheck", action="store_true",
                    help="skip the agreement check between engines (native vs R coxph, Python vs R Brier score) "
                         "on the first split; by default it runs when R is usable")

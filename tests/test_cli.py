@@ -29,7 +29,8 @@ def test_no_command_prints_help():
 
 
 def test_compare_bladder1_writes_a_report(tmp_path):
-    out = run("compare", "bladder1", "--models", "cox,ag", "--seeds", "1", "--quiet", "--out", str(tmp_path / "r.html"))
+    out = run("compare", "bladder1", "--models", "cox,ag", "--seeds", "1", "--bootstrap", "200", "--quiet", "--out",
+              str(tmp_path / "r.html"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("## Verdict") and "- ag (untuned: nothing to tune) vs cox" in out.stdout
     assert "| model | family |" in out.stdout and "| ag | classical |" in out.stdout
@@ -46,8 +47,24 @@ def test_compare_with_a_reference_and_tuning():
     assert bad.returncode == 2 and "reference 'mensa' is not among the models" in bad.stderr
 
 
+def test_compare_store_and_workers(tmp_path):
+    args = ["compare", "bladder1", "--models", "cox,ag", "--seeds", "2", "--quiet", "--no-crosscheck",
+            "--store", str(tmp_path / "store")]
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "note: 0 of 4 cells from the store" in first.stdout
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert "note: 4 of 4 cells from the store" in again.stdout
+    table = lambda out: [line for line in out.splitlines() if line.startswith("| cox ") or line.startswith("| ag ")]
+    assert table(again.stdout) == table(first.stdout)  # timings too: the stored ones
+    bad = run("compare", "bladder1", "--models", "cox", "--n-jobs", "0", "--quiet")
+    assert bad.returncode == 2 and "n_jobs must be a positive integer" in bad.stderr
+
+
 def test_compare_rotterdam_multi_event(tmp_path):
     out = run("compare", "rotterdam-multi", "--models", "cox-per-event,mensa,earlier-event-first", "--seeds", "1",
+              "--bootstrap", "200",
               "--epochs", "2", "--quiet", "--out", str(tmp_path / "m.html"))
     assert out.returncode == 0, out.stderr
     assert "| mensa | deep |" in out.stdout and "| earlier-event-first | reference |" in out.stdout
@@ -60,7 +77,8 @@ def test_compare_a_single_event_csv(tmp_path):
     csv = tmp_path / "rot.csv"
     load_rotterdam("csv")[["pid", "rtime", "recur", "age", "nodes", "size"]].to_csv(csv, index=False)
     out = run("compare", str(csv), "--time", "rtime", "--event", "recur", "--id", "pid", "--covariates",
-              "age,nodes,size", "--one-hot", "size", "--models", "cox,deepsurv", "--seeds", "1", "--epochs", "2",
+              "age,nodes,size", "--one-hot", "size", "--models", "cox,deepsurv", "--seeds", "1",
+              "--bootstrap", "200", "--epochs", "2",
               "--quiet")
     assert out.returncode == 0, out.stderr
     assert "| cox | classical |" in out.stdout and "| deepsurv | deep |" in out.stdout
@@ -73,7 +91,7 @@ def test_simulate_then_compare_a_csv(tmp_path):
     out = run("simulate", "recurrent", "--n", "120", "--out", str(csv))
     assert out.returncode == 0 and "120 subjects" in out.stdout
     out = run("compare", str(csv), "--id", "id", "--start", "start", "--stop", "stop", "--event", "event",
-              "--covariates", "x1,x2", "--models", "cox,ag", "--seeds", "1", "--quiet")
+              "--covariates", "x1,x2", "--models", "cox,ag", "--seeds", "1", "--bootstrap", "200", "--quiet")
     assert out.returncode == 0, out.stderr
     assert "| cox | classical |" in out.stdout
 

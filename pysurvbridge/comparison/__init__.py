@@ -12,12 +12,15 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from pysurvbridge.comparison.multi_event import DEFAULT_MODELS as MULTI_EVENT_DEFAULTS
+from pysurvbridge.comparison.differences import check_bootstrap
+from pysurvbridge.comparison.execution import resolve_execution
 from pysurvbridge.comparison.multi_event import compare_multi_event
 from pysurvbridge.comparison.registry import REGISTRY, ModelSpec, register, spec_for
 from pysurvbridge.comparison.result import Comparison, MultiEventComparison, TableReport
 from pysurvbridge.comparison.single import plan_single, run_single
 from pysurvbridge.comparison.spec import ModelRun, MultiRun
 from pysurvbridge.comparison.splits import MultiSplit, Split, stratified_split
+from pysurvbridge.comparison.store import check_store_argument
 from pysurvbridge.data import catalog
 from pysurvbridge.data.events import MultiEventData, SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
@@ -44,10 +47,16 @@ def compare(
     crosscheck_reference: Callable | None = None,
     crosscheck_label: str | None = None,
     reference: str | None = None,
+    bootstrap: int = 2000,
     tune=None,
     tune_trials: int = 20,
     tune_folds: int = 3,
     tune_metric: str | None = None,
+    store=None,
+    n_jobs: int = 1,
+    backend: str = "local",
+    isolate: str | None = None,
+    timeout: float | None = None,
 ) -> Comparison | MultiEventComparison:
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -94,6 +103,8 @@ def compare(
         reference: the model every other is compared with in ``result.differences`` (paired
             differences on the same test subjects, with intervals: see
             :mod:`pysurvbridge.comparison.inference`); default the first classical model.
+        bootstrap: resamples B of the paired bootstrap over test subjects, the intervals of a
+            one-split comparison (default 2000; fewer for a quick look, said in the notes).
         tune: None (no tuning), "default" (every deep model over the search space declared
             beside it in the registry, with its source), or {model: space or None} (a space
             replaces that model's default; None leaves it untuned). Nested and leakage-free:
@@ -104,9 +115,20 @@ def compare(
             likelihood for Cox-type models) or "c_harrell" ("c_global" for multi-event data).
             ``result.results`` gets ``tuned_params`` and ``tune_seconds``; ``result.tuning``
             every trial.
+        store: a folder where every finished cell is written as it finishes
+            (:mod:`pysurvbridge.comparison.store`); a rerun with the same arguments skips the
+            finished cells and says "N of M cells from the store".
+        n_jobs: cells at a time (-1: every core), in worker processes.
+        backend: "local", or "dask" to run the cells on the active ``distributed.Client``.
+        isolate: "process" (each cell in a child process: a crash or a timeout becomes that
+            cell's failed row; the default with n_jobs > 1, Dask or a timeout) or "none".
+        timeout: seconds a cell may run before it is stopped and reported as failed.
 
     A model that fails is reported in ``notes`` with its error; the others go on.
     """
+    execution = resolve_execution(n_jobs, backend, isolate, timeout)
+    store = check_store_argument(store)
+    check_bootstrap(bootstrap)
     entry = None
     dataset = "data"
     if isinstance(data, str):
@@ -125,13 +147,14 @@ def compare(
         return compare_multi_event(data, MULTI_EVENT_DEFAULTS if models is None else models,
                                    dataset=dataset, trajectories=trajectories, competing=competing,
                                    test_size=0.2 if test_size is None else test_size, validation_size=validation_size,
-                                   seeds=seeds, epochs=epochs, verbose=verbose, reference=reference, tune=tune,
-                                   tune_trials=tune_trials, tune_folds=tune_folds, tune_metric=tune_metric)
+                                   seeds=seeds, epochs=epochs, verbose=verbose, reference=reference, bootstrap=bootstrap,
+                                   tune=tune, tune_trials=tune_trials, tune_folds=tune_folds, tune_metric=tune_metric,
+                                   store=store, n_jobs=n_jobs, backend=backend, isolate=isolate, timeout=timeout)
     if not isinstance(data, (RecurrentData, SurvivalData)):
         raise InvalidParameterError(f"data must be a RecurrentData, a SurvivalData or a data set name, "
                                     f"but was {type(data).__name__}")
     plan = plan_single(data, entry, split=split, test_size=test_size, times=times, epochs=epochs)
     return run_single(plan, models, dataset=dataset, seeds=seeds, metrics=metrics, verbose=verbose,
                       crosscheck=crosscheck, crosscheck_reference=crosscheck_reference, crosscheck_label=crosscheck_label,
-                      reference=reference, tune=tune, tune_trials=tune_trials, tune_folds=tune_folds,
-                      tune_metric=tune_metric)
+                      reference=reference, bootstrap=bootstrap, tune=tune, tune_trials=tune_trials,
+                      tune_folds=tune_folds, tune_metric=tune_metric, execution=execution, store=store)

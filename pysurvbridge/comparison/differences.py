@@ -15,9 +15,19 @@ from pysurvbridge.comparison.runner import CellResult
 from pysurvbridge.comparison.spec import ModelSpec
 from pysurvbridge.errors import InvalidParameterError
 
-__all__ = ["choose_reference", "compute_differences", "empty_differences"]
+__all__ = ["choose_reference", "compute_differences", "empty_differences", "check_bootstrap"]
 
 MIN_SPLITS = 5
+MIN_RESAMPLES = 100
+
+
+def check_bootstrap(resamples: Any) -> None:
+    """``compare(bootstrap=)``: a whole number of resamples, at least 100 (a 95% percentile
+    interval from fewer rests on a handful of resamples in each tail)."""
+    if (not isinstance(resamples, (int, np.integer)) or isinstance(resamples, bool)
+            or resamples < MIN_RESAMPLES):
+        raise InvalidParameterError(f"bootstrap must be a whole number of resamples >= {MIN_RESAMPLES} (default "
+                                    f"{BOOTSTRAP_RESAMPLES}), but was {resamples!r}")
 
 
 def empty_differences() -> pd.DataFrame:
@@ -42,7 +52,7 @@ def choose_reference(specs: Sequence[ModelSpec], reference: str | None) -> tuple
 
 def _bootstrap(done: list[CellResult], splits: dict, reference: str,
                resample: Callable[[Any, Any, np.ndarray], dict[str, np.ndarray]], n_subjects: Callable[[Any], int],
-               verbose: bool):
+               verbose: bool, resamples: int):
     """The bootstrap of :func:`paired_differences`: the model and the reference rescored on
     the same B resamples of the test subjects of their one shared split (seeded by that
     split's seed; :mod:`pysurvbridge.comparison.bootstrap`)."""
@@ -60,7 +70,7 @@ def _bootstrap(done: list[CellResult], splits: dict, reference: str,
         seed = seeds[0]
         split = splits[seed]
         if seed not in cache:
-            draws = draws_for(seed, n_subjects(split), BOOTSTRAP_RESAMPLES)
+            draws = draws_for(seed, n_subjects(split), resamples)
             cache[seed] = draws, resample(by_key[(reference, seed)].predictions, split, draws)
         draws, ref = cache[seed]
         mine = resample(by_key[(model, seed)].predictions, split, draws)
@@ -71,7 +81,8 @@ def _bootstrap(done: list[CellResult], splits: dict, reference: str,
 
 def compute_differences(done: list[CellResult], splits: dict, results: pd.DataFrame, reference: str | None,
                         resample: Callable, n_subjects: Callable[[Any], int], n_train: Callable[[Any], int], *,
-                        verbose: bool = False) -> tuple[pd.DataFrame | Callable[[], pd.DataFrame], list[str]]:
+                        verbose: bool = False, resamples: int = BOOTSTRAP_RESAMPLES
+                        ) -> tuple[pd.DataFrame | Callable[[], pd.DataFrame], list[str]]:
     """(the differences table, notes) of a finished comparison; ``resample(predictions,
     split, draws)`` scores stored predictions on each resample of the test subjects. With one
     split the table is returned as a function that runs the bootstrap when first called (the
@@ -86,11 +97,11 @@ def compute_differences(done: list[CellResult], splits: dict, results: pd.DataFr
     J = len(splits)
     if J == 1:
         notes.append(f"differences: one split, so each interval is a paired bootstrap over its test subjects "
-                     f"(B = {BOOTSTRAP_RESAMPLES}, whole subjects resampled); it leaves out how the fit varies with "
+                     f"(B = {resamples}, whole subjects resampled); it leaves out how the fit varies with "
                      "the training subjects: use 5 or more seeds for the corrected t")
 
         def with_bootstrap() -> pd.DataFrame:
-            bootstrap, bar = _bootstrap(done, splits, reference, resample, n_subjects, verbose)
+            bootstrap, bar = _bootstrap(done, splits, reference, resample, n_subjects, verbose, resamples)
             table = paired_differences(results, reference, metrics, n_train=tr, n_test=te, bootstrap=bootstrap)[0]
             bar.close()
             return table

@@ -10,9 +10,12 @@ import pandas as pd
 
 from pysurvbridge.comparison.registry import resolve
 from pysurvbridge.comparison.result import MultiEventComparison
-from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells, tuning_trials
+from pysurvbridge.comparison.execution import resolve_execution
+from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, tuning_trials
+from pysurvbridge.comparison.scheduler import run_cells
+from pysurvbridge.comparison.store import check_store_argument
 from pysurvbridge.comparison.bootstrap import resampled_multi_event
-from pysurvbridge.comparison.differences import choose_reference, compute_differences
+from pysurvbridge.comparison.differences import check_bootstrap, choose_reference, compute_differences
 from pysurvbridge.comparison.scoring import MULTI_EVENT_DEFINITIONS, evaluate_multi_event, multi_event_predictions
 from pysurvbridge.comparison.spec import MultiRun
 from pysurvbridge.comparison.splits import MultiSplit, check_shares, seed_list, stratified_folds, stratified_split
@@ -68,6 +71,13 @@ class MultiEventPlan(Plan):
 
     def run_fields(self, run: MultiRun) -> dict:
         return dict(engine=run.engine, n_params=run.n_params, flops=run.flops)
+
+    def fingerprint(self) -> dict:
+        from pysurvbridge.comparison.store import data_fingerprint, package_version
+
+        return {"kind": "multi-event", "data": data_fingerprint(self.data), "test_size": self.test_size,
+                "validation_size": self.validation_size, "trajectories": [list(p) for p in self.pairs],
+                "competing": self.competing, "epochs": self.epochs, "version": package_version()}
 
     tune_metrics = ("loss", "c_global")
 
@@ -128,10 +138,16 @@ def compare_multi_event(
     epochs: int | None = None,
     verbose: bool = True,
     reference: str | None = None,
+    bootstrap: int = 2000,
     tune: Any = None,
     tune_trials: int = 20,
     tune_folds: int = 3,
     tune_metric: str | None = None,
+    store: Any = None,
+    n_jobs: int = 1,
+    backend: str = "local",
+    isolate: str | None = None,
+    timeout: float | None = None,
 ) -> MultiEventComparison:
     """Fit every model on the same training subjects and score it on the same test subjects.
 
@@ -148,12 +164,16 @@ def compare_multi_event(
         seeds: a list, or n meaning 0..n-1. epochs: a cap on the deep models' epochs (default:
             up to 1000 with early stopping, patience 10).
         reference: the model the others are compared with in ``differences`` (default: the
-            first classical model).
+            first classical model). bootstrap: as :func:`pysurvbridge.compare`.
         tune, tune_trials, tune_folds, tune_metric: as :func:`pysurvbridge.compare`
             ("c_global" instead of "c_harrell" as the concordance metric).
+        store, n_jobs, backend, isolate, timeout: as :func:`pysurvbridge.compare`.
     """
     check_shares(test_size, validation_size)
     seeds = seed_list(seeds)
+    execution = resolve_execution(n_jobs, backend, isolate, timeout)
+    store = check_store_argument(store)
+    check_bootstrap(bootstrap)
     if not isinstance(data, MultiEventData):
         raise InvalidParameterError(f"data must be a MultiEventData or a data set name, but was {type(data).__name__}")
     pairs = index_pairs(data, trajectories or ())
@@ -166,20 +186,23 @@ def compare_multi_event(
     requests, tune_notes = tune_requests(specs, tune, tune_trials, tune_folds, tune_metric, plan.tune_metrics)
     check_folds(requests, tune_folds, plan.n_train_subjects)
     cells = [Cell(seed, spec, requests.get(spec.name)) for seed in seeds for spec in specs]
-    done, splits = run_cells(plan, cells, verbose=verbose)
-    notes: list[str] = []
-    runs: dict = {}
+    done, splits, store_notes = run_cells(plan, cells, verbose=verbose, execution=execution, store=store)
+    notes: list[str] = list(store_notes)
+    runs, last_predictions = {}, {}
     for result in done:
         notes += result.notes
         if result.run is not None:
             runs[result.cell.spec.name] = result.run
+        if result.predictions is not None and result.cell.seed == seeds[-1]:
+            last_predictions[result.cell.spec.name] = result.predictions
     results = pd.DataFrame([r.row for r in done])
     notes += failure_notes(results)
     differences, difference_notes = compute_differences(
         done, splits, results, reference, resampled_multi_event, lambda s: len(s.test), lambda s: len(s.train),
-        verbose=verbose)
+        verbose=verbose, resamples=bootstrap)
     notes += reference_notes + difference_notes + tune_notes
     notes += _standing_notes({s.name for s in specs}, competing, validation_size)
     table = summarise_multi_event(results, data.event_names)
     return MultiEventComparison(table, results, list(dict.fromkeys(notes)), data, runs, splits[seeds[-1]], dataset,
-                                dict(MULTI_EVENT_DEFINITIONS), differences, reference, tuning_trials(done))
+                                dict(MULTI_EVENT_DEFINITIONS), differences, reference, tuning_trials(done),
+                                last_predictions)

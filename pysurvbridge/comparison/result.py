@@ -88,7 +88,10 @@ class Comparison(TableReport):
     :data:`pysurvbridge.crosscheck.COLUMNS`), or None when not checked; ``differences``: one
     row per (model, metric) against ``reference`` with the columns of
     :data:`pysurvbridge.comparison.inference.COLUMNS` (empty with one model); ``tuning``:
-    one row per tuning trial (model, seed, trial, state, value, params), or None.
+    one row per tuning trial (model, seed, trial, state, value, params), or None;
+    ``predictions``: what each model of the last seed said about its test subjects
+    (:class:`~pysurvbridge.comparison.scoring.SinglePredictions`): what the report draws.
+    ``runs`` holds the fitted objects of the models fitted in this process.
     """
 
     table: pd.DataFrame
@@ -104,6 +107,7 @@ class Comparison(TableReport):
     _differences: Any = field(default=None, repr=False)
     reference: str | None = None
     tuning: pd.DataFrame | None = None
+    predictions: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def agreement_markdown(self) -> str:
         """The agreement between engines as a sentence and a Markdown table ("" when not checked)."""
@@ -135,6 +139,7 @@ class MultiEventComparison(TableReport):
     _differences: Any = field(default=None, repr=False)
     reference: str | None = None
     tuning: pd.DataFrame | None = None
+    predictions: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def event_names(self) -> tuple[str, ...]:

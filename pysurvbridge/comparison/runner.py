@@ -1,9 +1,10 @@
-"""ONE loop over seeds x models for every kind of data.
+"""The cell: one (seed, model) of a comparison, for every kind of data.
 
-The unit of work is a **cell**: one (seed, model). :func:`run_cell` takes a cell and its split
-and gives one scored row, with failure isolation (an exception becomes an ``error`` field and
-the other cells go on), the package's warnings captured as notes, and the fit's wall time.
-:func:`run_cells` runs a list of cells with one progress bar, building each seed's split once.
+:func:`run_cell` takes a cell and its split and gives one scored row, with failure isolation
+(an exception becomes an ``error`` field and the other cells go on), the package's warnings
+captured as notes, the fit's wall time and, when asked, the tuning that came first.
+:mod:`pysurvbridge.comparison.scheduler` runs the cells of a comparison (here, in worker
+processes or on Dask, with the result store).
 
 What differs between kinds of data is a :class:`Plan`: how a seed's split is made, which
 models it refuses, how a run is scored and which facts of the run join the row. The
@@ -20,7 +21,7 @@ from typing import Any, Sequence
 from pysurvbridge.comparison.spec import ModelSpec
 from pysurvbridge.errors import SurvBridgeWarning
 
-__all__ = ["Cell", "CellResult", "Plan", "run_cell", "run_cells", "failure_notes", "tuning_trials"]
+__all__ = ["Cell", "CellResult", "Plan", "run_cell", "failure_notes", "tuning_trials"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +75,11 @@ class Plan:
         """The run's own facts for the row (engine, parameter count, ...)."""
         return {}
 
+    def fingerprint(self) -> dict:
+        """What every cell of this comparison shares, for the result store's key: the data, the
+        split and metric arguments, the package version."""
+        raise NotImplementedError
+
     #: the tune_metric values this kind of data offers
     tune_metrics: tuple[str, ...] = ("loss",)
 
@@ -121,24 +127,6 @@ def run_cell(plan: Plan, cell: Cell, split: Any) -> CellResult:
     notes += [f"{spec.name} (seed {cell.seed}): {w.category.__name__}: {str(w.message)[:200]}"
               for w in caught if issubclass(w.category, SurvBridgeWarning)]
     return CellResult(cell, row, run, notes, predictions, trials)
-
-
-def run_cells(plan: Plan, cells: Sequence[Cell], *, verbose: bool = True) -> tuple[list[CellResult], dict]:
-    """Every cell, in order, with one progress bar over them. Returns the results and the
-    split of each seed."""
-    from pysurvbridge.models.training import progress_bar
-
-    splits: dict[int, Any] = {}
-    results = []
-    bar = progress_bar(verbose, total=len(cells), desc="compare", leave=True)
-    for cell in cells:
-        if cell.seed not in splits:
-            splits[cell.seed] = plan.split(cell.seed)
-        bar.set_postfix_str(f"seed {cell.seed}: {cell.spec.name}")
-        results.append(run_cell(plan, cell, splits[cell.seed]))
-        bar.update(1)
-    bar.close()
-    return results, splits
 
 
 def failure_notes(results) -> list[str]:

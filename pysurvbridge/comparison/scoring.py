@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from pysurvbridge.comparison.spec import ModelRun, MultiRun
 from pysurvbridge.comparison.splits import MultiSplit, Split
@@ -54,6 +55,7 @@ __all__ = ["score_single", "score_multi_event", "evaluate_single", "evaluate_mul
 SINGLE_METRICS = ("c_harrell", "c_intervals", "c_uno", "brier", "ibs", "ici", "aic")
 MEDIAN_GRID_POINTS = 200
 IBS_POINTS = 50
+PLOT_POINTS = 100  # the multi-event report's P(event by t) curves
 
 SINGLE_DEFINITIONS = {
     "c_harrell": "Harrell's C of each test subject's first-interval risk on time to first event",
@@ -93,14 +95,19 @@ def default_times(first: SurvivalData) -> np.ndarray:
 class SinglePredictions:
     """What scoring reads of one run, per test subject (order of ``split.test_first``):
     ``risk`` (m,), ``row_risk`` (rows of ``split.test``) or None, ``survival`` (m, len(times))
-    or None, ``ibs_survival`` (m, len(ibs_grid)) or None on ``ibs_grid``. Kept with each cell,
-    so a comparison can be rescored on resampled subjects (the paired bootstrap)."""
+    or None, ``ibs_survival`` (m, len(ibs_grid)) or None on ``ibs_grid``; and what the report
+    draws: the mean predicted curve on ``plot_grid`` and a classical fit's hazard ratios. Kept
+    with each cell, so a comparison can be rescored on resampled subjects (the paired
+    bootstrap), stored, and sent between processes without the fitted model."""
 
     risk: np.ndarray
     row_risk: np.ndarray | None
     survival: np.ndarray | None
     ibs_grid: np.ndarray
     ibs_survival: np.ndarray | None
+    plot_grid: np.ndarray | None = None  # the report's survival plot: times ...
+    plot_mean: np.ndarray | None = None  # ... and the mean predicted S(t) over the test subjects there
+    hazard_ratios: pd.DataFrame | None = None  # classical fits: coef and robust_se by covariate
 
 
 def ibs_grid_single(split: Split) -> np.ndarray:
@@ -111,15 +118,27 @@ def ibs_grid_single(split: Split) -> np.ndarray:
     return grid[grid < te.time.max()]
 
 
-def single_predictions(run: ModelRun, split: Split) -> SinglePredictions:
+def single_predictions(run: ModelRun, split: Split, plot_grid: np.ndarray | None = None) -> SinglePredictions:
     grid = ibs_grid_single(split)
     ibs_survival = None
     if run.survival is not None and run.survival_fn is not None and len(grid) >= 2:
         ibs_survival = np.asarray(run.survival_fn(grid), dtype=np.float64)
     row_risk = run.row_risk if split.recurrent and run.row_risk is not None else None
-    return SinglePredictions(np.asarray(run.subject_risk, dtype=np.float64), row_risk,
+    plot_mean = None
+    if plot_grid is not None and run.survival_fn is not None:
+        try:
+            plot_mean = np.asarray(run.survival_fn(plot_grid), dtype=np.float64).mean(axis=0)
+        except Exception:  # a model that cannot predict on the plot's grid is left out of the plot
+            plot_mean = None
+    fitted = run.fitted
+    hazard_ratios = (pd.DataFrame({"coef": np.asarray(fitted.coef, dtype=np.float64),
+                                   "robust_se": np.asarray(fitted.robust_se, dtype=np.float64)},
+                                  index=pd.Index(list(fitted.covariates), name="covariate"))
+                     if hasattr(fitted, "robust_se") and hasattr(fitted, "covariates") else None)
+    return SinglePredictions(np.asarray(run.subject_risk, dtype=np.float64),
+                             None if row_risk is None else np.asarray(row_risk, dtype=np.float64),
                              None if run.survival is None else np.asarray(run.survival, dtype=np.float64),
-                             grid, ibs_survival)
+                             grid, ibs_survival, plot_grid, plot_mean, hazard_ratios)
 
 
 def subject_rows(split: Split) -> list[np.ndarray] | None:
@@ -140,9 +159,11 @@ def score_single(run: ModelRun, split: Split) -> dict[str, float]:
     return evaluate_single(run, split)[0]
 
 
-def evaluate_single(run: ModelRun, split: Split) -> tuple[dict[str, float], SinglePredictions]:
-    """(the columns, the stored predictions) of one (model, seed)."""
-    pred = single_predictions(run, split)
+def evaluate_single(run: ModelRun, split: Split, plot_grid: np.ndarray | None = None
+                    ) -> tuple[dict[str, float], SinglePredictions]:
+    """(the columns, the stored predictions) of one (model, seed); ``plot_grid``: the times of
+    the report's survival plot."""
+    pred = single_predictions(run, split, plot_grid)
     return score_single_predictions(pred, split), pred
 
 
@@ -188,12 +209,15 @@ def score_single_predictions(pred: SinglePredictions, split: Split, subjects: np
 @dataclass(eq=False)
 class MultiEventPredictions:
     """What scoring reads of one multi-event run, per test subject: ``risk`` and ``median``
-    (n, K), and per event its IBS grid and the survival there (n, len(grid))."""
+    (n, K), and per event its IBS grid and the survival there (n, len(grid)); and what the
+    report draws, each event's mean predicted curve on its plot grid."""
 
     risk: np.ndarray
     median: np.ndarray
     ibs_grids: list[np.ndarray]
     ibs_survival: list[np.ndarray]
+    plot_grids: list[np.ndarray] | None = None  # the report's P(event by t) plot: each event's times ...
+    plot_mean: list[np.ndarray] | None = None  # ... and the mean predicted S_k(t) over the test subjects
 
 
 def _risk_from_median(median: np.ndarray) -> np.ndarray:
@@ -210,13 +234,16 @@ def multi_event_predictions(run: MultiRun, split: MultiSplit) -> MultiEventPredi
     S_grid = run.survival_fn(grid)
     median = np.column_stack([metrics.median_time(S_grid[:, k], grid) for k in range(K)])
     risk = run.risk if run.risk is not None else _risk_from_median(median)
-    grids, surv = [], []
+    grids, surv, plot_grids, plot_mean = [], [], [], []
     for k in range(K):
         horizon = min(float(np.quantile(tr.times[:, k], 0.9)), float(te.times[:, k].max()))
         ibs_grid = np.linspace(horizon / IBS_POINTS, horizon, IBS_POINTS)
         grids.append(ibs_grid)
         surv.append(np.asarray(run.survival_fn(ibs_grid)[:, k], dtype=np.float64))
-    return MultiEventPredictions(np.asarray(risk, dtype=np.float64), median, grids, surv)
+        plot_grid = np.linspace(0.0, float(np.quantile(te.times[:, k], 0.95)), PLOT_POINTS)
+        plot_grids.append(plot_grid)
+        plot_mean.append(np.asarray(run.survival_fn(plot_grid)[:, k], dtype=np.float64).mean(axis=0))
+    return MultiEventPredictions(np.asarray(risk, dtype=np.float64), median, grids, surv, plot_grids, plot_mean)
 
 
 def score_multi_event(run: MultiRun, split: MultiSplit) -> dict[str, float]:

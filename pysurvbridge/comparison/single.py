@@ -10,7 +10,9 @@ import pandas as pd
 
 from pysurvbridge.comparison.registry import resolve
 from pysurvbridge.comparison.result import Comparison
-from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, run_cells, tuning_trials
+from pysurvbridge.comparison.execution import Execution
+from pysurvbridge.comparison.runner import Cell, Plan, failure_notes, tuning_trials
+from pysurvbridge.comparison.scheduler import SERIAL, run_cells
 from pysurvbridge.comparison.bootstrap import resampled_single
 from pysurvbridge.comparison.differences import choose_reference, compute_differences
 from pysurvbridge.comparison.scoring import SINGLE_DEFINITIONS, SINGLE_METRICS, default_times, evaluate_single
@@ -39,6 +41,9 @@ class SinglePlan(Plan):
         self.ids = subjects(data)
         self.leaky = entry.paper_inputs() if entry is not None and entry.paper_inputs is not None else None
         self.recurrent = isinstance(data, RecurrentData)
+        # the report's survival plot: 40 times up to the 90% quantile of every subject's first-event
+        # time (one grid for every split, so the curves compare)
+        self.plot_grid = np.linspace(0, np.quantile(first_event(data).time, 0.9), 40)
 
     def split(self, seed: int) -> Split:
         train_ids, test_ids = subject_split(self.ids, self.test_size, seed)
@@ -56,11 +61,22 @@ class SinglePlan(Plan):
             raise InvalidParameterError(f"{spec.name} needs recurrent-event data (a RecurrentData)")
 
     def evaluate(self, run: ModelRun, split: Split):
-        return evaluate_single(run, split)
+        return evaluate_single(run, split, self.plot_grid)
+
+
 
     def run_fields(self, run: ModelRun) -> dict:
         return dict(engine=run.engine, protocol=run.protocol, aic=run.aic, aic_counts=run.aic_counts,
                     n_params=run.n_params)
+
+    def fingerprint(self) -> dict:
+        from pysurvbridge.comparison.store import data_fingerprint, package_version
+
+        return {"kind": "single", "data": data_fingerprint(self.data),
+                "dataset": None if self.entry is None else self.entry.name,
+                "paper_inputs": None if self.leaky is None else data_fingerprint(self.leaky),
+                "test_size": self.test_size, "times": [float(t) for t in self.times], "epochs": self.epochs,
+                "version": package_version()}
 
     tune_metrics = ("loss", "c_harrell")
 
@@ -118,8 +134,10 @@ def plan_single(data: RecurrentData | SurvivalData, entry: CatalogEntry | None, 
 
 def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds, metrics: Sequence[str] | None,
                verbose: bool, crosscheck: bool | None, crosscheck_reference: Callable | None,
-               crosscheck_label: str | None, reference: str | None = None, tune: Any = None, tune_trials: int = 20,
-               tune_folds: int = 3, tune_metric: str | None = None) -> Comparison:
+               crosscheck_label: str | None, reference: str | None = None, bootstrap: int = 2000, tune: Any = None,
+               tune_trials: int = 20,
+               tune_folds: int = 3, tune_metric: str | None = None, execution: Execution = SERIAL,
+               store: Any = None) -> Comparison:
     """Every (seed, model) cell of ``plan``, the table, the notes and the engines' agreement."""
     seeds = seed_list(seeds)
     wanted = list(SINGLE_METRICS) if metrics is None else list(metrics)
@@ -135,21 +153,23 @@ def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds
     data = plan.data
     notes: list[str] = [f"data: {n}" for n in data.notes] if plan.recurrent else []
     cells = [Cell(seed, spec, requests.get(spec.name)) for seed in seeds for spec in specs]
-    done, splits = run_cells(plan, cells, verbose=verbose)
-    runs: dict = {}
-    first_runs: dict = {}
+    done, splits, store_notes = run_cells(plan, cells, verbose=verbose, execution=execution, store=store)
+    notes += store_notes
+    runs, first_runs, last_predictions = {}, {}, {}
     for result in done:
         notes += result.notes
         if result.run is not None:
             runs[result.cell.spec.name] = result.run
             if result.cell.seed == seeds[0]:
                 first_runs[result.cell.spec.name] = result.run
+        if result.predictions is not None and result.cell.seed == seeds[-1]:
+            last_predictions[result.cell.spec.name] = result.predictions
     results = pd.DataFrame([r.row for r in done])
     notes += failure_notes(results)
     table = summarise_single(results, wanted)
     differences, difference_notes = compute_differences(done, splits, results, reference, resampled_single,
                                                         lambda s: len(s.test_first), lambda s: len(s.train_first),
-                                                        verbose=verbose)
+                                                        verbose=verbose, resamples=bootstrap)
     notes += reference_notes + difference_notes + tune_notes + _standing_notes(data, plan.entry, table, wanted)
     from pysurvbridge.crosscheck import check_split
 
@@ -157,7 +177,7 @@ def run_single(plan: SinglePlan, models: Sequence | None, *, dataset: str, seeds
                                                      reference=crosscheck_reference, label=crosscheck_label)
     result = Comparison(table, results, list(dict.fromkeys(notes + agreement_notes)), data, runs, plan.times,
                         dataset, dict(SINGLE_DEFINITIONS), splits[seeds[-1]], agreement, differences, reference,
-                        tuning_trials(done))
+                        tuning_trials(done), last_predictions)
     for text in alarms:  # visible, not only a note
         warnings.warn(text, StatisticalWarning, stacklevel=3)
     return result

@@ -122,17 +122,14 @@ def _table(comp: MultiEventComparison) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------- plots
 def _runs_to_draw(comp: MultiEventComparison, remarks: list[str]) -> dict:
-    """The runs that belong to the last seed (a model that failed on it keeps an older seed's
-    run in ``comp.runs``, whose curves are for other subjects)."""
+    """What each model of the last seed predicted (``comp.predictions``); a model that failed
+    on the last seed is named in the remarks and not drawn."""
     res = comp.results
-    out = {}
-    for name, run in comp.runs.items():
-        last = res[(res["model"] == name) & (res["seed"] == comp.split.seed)] if "seed" in res else res.iloc[:0]
+    for name in dict.fromkeys(res["model"]):
+        last = res[(res["model"] == name) & (res["seed"] == comp.split.seed)]
         if "error" in last and last["error"].notna().any():
             remarks.append(f"P(event by t): {name} failed on the last seed ({comp.split.seed}) and is not drawn")
-        else:
-            out[name] = run
-    return out
+    return dict(comp.predictions)
 
 
 def _event_probability(comp: MultiEventComparison, remarks: list[str]):
@@ -149,15 +146,11 @@ def _event_probability(comp: MultiEventComparison, remarks: list[str]):
     axes = fig.subplots(1, K, squeeze=False)[0]
     for k, ax in enumerate(axes):
         grid = np.linspace(0.0, float(np.quantile(test.times[:, k], 0.95)), GRID_POINTS)
-        for name, run in runs.items():
-            try:
-                S = np.asarray(run.survival_fn(grid), dtype=np.float64)
-                if S.shape != (len(test), K, len(grid)):
-                    raise ValueError(f"survival_fn gave shape {S.shape}, expected {(len(test), K, len(grid))}")
-            except Exception as exc:  # one model that cannot predict leaves the others drawn
-                remarks.append(f"P(event by t): {name} not drawn for {names[k]}: {type(exc).__name__}: {exc}")
+        for name, pred in runs.items():
+            if pred.plot_mean is None or len(pred.plot_grids[k]) != len(grid) or not np.allclose(pred.plot_grids[k], grid):
+                remarks.append(f"P(event by t): {name} not drawn for {names[k]}: no curve on the plot's grid")
                 continue
-            ax.plot(grid, 1.0 - S[:, k].mean(axis=0), color=colour.get(name), lw=1.6, label=name)
+            ax.plot(grid, 1.0 - pred.plot_mean[k], color=colour.get(name), lw=1.6, label=name)
         ax.step(grid, 1.0 - kaplan_meier(test.times[:, k], test.events[:, k], grid), where="post", color="black",
                 ls="--", lw=1.4, label="1 - KM (other events censor)")
         if rivals[k]:

@@ -21,16 +21,17 @@ __all__ = ["html_report", "calibration_table"]
 def _forest(comp: Comparison):
     import matplotlib.pyplot as plt
 
-    fits = {n: r.fitted for n, r in comp.runs.items() if hasattr(r.fitted, "robust_se")}
+    fits = {n: p.hazard_ratios for n, p in comp.predictions.items() if p.hazard_ratios is not None}
     if not fits:
         return None
-    covs = list(dict.fromkeys(c for f in fits.values() for c in f.covariates))
+    covs = list(dict.fromkeys(c for f in fits.values() for c in f.index))
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(covs) * max(1, len(fits)) ** 0.5))
     width = 0.8 / len(fits)
     for k, (name, f) in enumerate(fits.items()):
-        y = np.array([covs.index(c) for c in f.covariates]) + (k - (len(fits) - 1) / 2) * width
-        lo, hi = np.exp(f.coef - 1.96 * f.robust_se), np.exp(f.coef + 1.96 * f.robust_se)
-        ax.errorbar(np.exp(f.coef), y, xerr=[np.exp(f.coef) - lo, hi - np.exp(f.coef)], fmt="o", ms=4,
+        coef, se = f["coef"].to_numpy(), f["robust_se"].to_numpy()
+        y = np.array([covs.index(c) for c in f.index]) + (k - (len(fits) - 1) / 2) * width
+        lo, hi = np.exp(coef - 1.96 * se), np.exp(coef + 1.96 * se)
+        ax.errorbar(np.exp(coef), y, xerr=[np.exp(coef) - lo, hi - np.exp(coef)], fmt="o", ms=4,
                     capsize=2, label=name)
     ax.axvline(1.0, color="grey", lw=0.8)
     ax.set_xscale("log")
@@ -73,19 +74,16 @@ def _survival(comp: Comparison):
 
     from pysurvbridge.metrics import kaplan_meier
 
-    runs = {n: r for n, r in comp.runs.items() if r.survival_fn is not None}
-    if not runs:
+    curves = {n: p for n, p in comp.predictions.items() if p.plot_mean is not None}
+    if not curves:
         return None
     first = comp.data.first_event() if hasattr(comp.data, "first_event") else comp.data
-    grid = np.linspace(0, np.quantile(first.time, 0.9), 40)
+    grid = next(iter(curves.values())).plot_grid
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.step(grid, kaplan_meier(first.time, first.event, grid), where="post", color="black", lw=2,
             label="Kaplan-Meier (all subjects)")
-    for name, run in runs.items():
-        try:
-            ax.plot(grid, run.survival_fn(grid).mean(axis=0), label=f"{name} (mean over test subjects)")
-        except Exception:  # a model that cannot predict on this grid is left out of the plot
-            continue
+    for name, pred in curves.items():
+        ax.plot(pred.plot_grid, pred.plot_mean, label=f"{name} (mean over test subjects)")
     ax.set_xlabel("time")
     ax.set_ylabel("P(no event by t)")
     ax.set_ylim(0, 1.02)
@@ -100,8 +98,8 @@ def calibration_table(comp: Comparison) -> pd.DataFrame:
     from pysurvbridge.metrics import calibration_in_the_large
 
     te = comp.split.test_first
-    rows = [(name, t, calibration_in_the_large(run.survival[:, j], te.time, te.event, t))
-            for name, run in comp.runs.items() if run.survival is not None for j, t in enumerate(comp.times)]
+    rows = [(name, t, calibration_in_the_large(pred.survival[:, j], te.time, te.event, t))
+            for name, pred in comp.predictions.items() if pred.survival is not None for j, t in enumerate(comp.times)]
     return pd.DataFrame(rows, columns=["model", "time", "calibration_in_the_large"])
 
 
@@ -115,15 +113,15 @@ def _calibration(comp: Comparison):
 
     if comp.split is None or comp.split.recurrent:
         return None
-    runs = {n: r for n, r in comp.runs.items() if r.survival is not None}
-    if not runs:
+    preds = {n: p for n, p in comp.predictions.items() if p.survival is not None}
+    if not preds:
         return None
     te = comp.split.test_first
     fig = Figure(figsize=(4.2 * len(comp.times), 4.2))
     axes = fig.subplots(1, len(comp.times), squeeze=False)[0]
     for j, (t, ax) in enumerate(zip(comp.times, axes)):
-        for name, run in runs.items():
-            table = decile_calibration(run.survival[:, j], te.time, te.event, t)
+        for name, pred in preds.items():
+            table = decile_calibration(pred.survival[:, j], te.time, te.event, t)
             ax.plot(table["predicted"], table["kaplan_meier"], "o-", ms=3, label=name)
         ax.plot([0, 1], [0, 1], "k--", lw=0.8)
         ax.set_xlim(0, 1)
@@ -186,7 +184,7 @@ def html_report(comp: Comparison) -> str:
             continue
         if fig is not None:
             figures.append(figure_html(title, fig))
-    if comp.split is not None and not comp.split.recurrent and comp.runs:
+    if comp.split is not None and not comp.split.recurrent and comp.predictions:
         try:
             cal = calibration_table(comp).pivot(index="model", columns="time", values="calibration_in_the_large")
             cells = "".join(f"<tr><td class=\"t\">{html.escape(str(m))}</td>" + "".join(f"<td>{v:+.3f}</td>" for v in r)

@@ -109,7 +109,7 @@ def test_reference_is_chosen_or_refused():
     assert one.reference is None and one.differences.empty and list(one.differences.columns) == COLUMNS
 
 
-def test_the_bootstrap_equals_a_brute_force_loop(monkeypatch):
+def test_the_bootstrap_equals_a_brute_force_loop():
     """One split: the bootstrap against a loop that scores each resample with the plain metric
     functions (scikit-survival's C; the IPCW Brier score of the resample, not the vectorised
     per-subject terms), the same seeded draws, whole subjects for the recurrent rows."""
@@ -120,11 +120,8 @@ def test_the_bootstrap_equals_a_brute_force_loop(monkeypatch):
     from pysurvbridge.classical.calibration import calibration_at_time
     from pysurvbridge.comparison.scoring import single_predictions, subject_rows
 
-    from pysurvbridge.comparison import differences
-
     B = 400  # fewer than the 2000 of a real run: the loop below is slow, the bookkeeping is the same
-    monkeypatch.setattr(differences, "BOOTSTRAP_RESAMPLES", B)
-    res = compare("bladder1", models=["cox", "ag"], seeds=[3], verbose=False, crosscheck=False)
+    res = compare("bladder1", models=["cox", "ag"], seeds=[3], verbose=False, crosscheck=False, bootstrap=B)
     split = res.split
     preds = {m: single_predictions(res.runs[m], split) for m in ("cox", "ag")}
     groups = subject_rows(split)
@@ -157,23 +154,24 @@ def test_the_bootstrap_equals_a_brute_force_loop(monkeypatch):
         assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo, abs=1e-12), pytest.approx(hi, abs=1e-12)), metric
         p = min(1.0, 2 * (min((brute <= 0).sum(), (brute >= 0).sum()) + 1) / (len(brute) + 1))
         assert row["p_value"] == pytest.approx(p, abs=1e-12), metric
-    assert any("one split" in n and "bootstrap" in n for n in res.notes)
+    assert any("one split" in n and f"(B = {B}, whole subjects resampled)" in n for n in res.notes)
+    for bad in (50, 2.5, True):
+        with pytest.raises(InvalidParameterError, match="bootstrap must be a whole number of resamples >= 100"):
+            compare("bladder1", models=["cox", "ag"], seeds=1, verbose=False, crosscheck=False, bootstrap=bad)
 
 
-def test_the_multi_event_bootstrap_equals_a_brute_force_loop(monkeypatch):
+def test_the_multi_event_bootstrap_equals_a_brute_force_loop():
     """The multi-event scores on each resample: global C and each event's margin MAE and IBS
     from the plain metric functions on the resampled subjects."""
     from pysurvbridge import metrics
-    from pysurvbridge.comparison import differences
     from pysurvbridge.comparison.bootstrap import draws_for
     from pysurvbridge.comparison.scoring import multi_event_predictions
     from pysurvbridge.simulate import simulate_multi_event
 
     B = 300
-    monkeypatch.setattr(differences, "BOOTSTRAP_RESAMPLES", B)
     sim = simulate_multi_event(400, K=2, seed=2).data
     res = compare(sim, models=["cox-per-event", "earlier-event-first"], trajectories=[(0, 1)], seeds=[5],
-                  verbose=False)
+                  verbose=False, bootstrap=B)
     split = res.split
     te, tr = split.test, split.train
     preds = {m: multi_event_predictions(res.runs[m], split) for m in ("cox-per-event", "earlier-event-first")}
