@@ -396,6 +396,37 @@ Markdown(f"All {int(checks['agrees'].sum())} of {len(checks)} checks within tole
 classical_checks.map("{:.1e}".format)
 
 # %% [markdown]
+# ### The verdict: does LSTM-Cox beat the classical models on held-out subjects?
+#
+# A table of means answers "what did each model score"; the question is whether the deep model
+# beats the classical one, and by how much. `compare(reference=...)` takes every model's
+# difference from a reference on the *same* test subjects of each split, with an interval that
+# allows for the overlap of the training sets across splits (Nadeau and Bengio's corrected
+# resampled t), and the report opens with one sentence per model built from those numbers. The
+# reference is Andersen-Gill, the classical model of the same (start, stop] rows LSTM-Cox
+# reads. In the full render LSTM-Cox is also **tuned** on each split's training subjects only
+# (20 Optuna trials, 3-fold inner cross-validation over its units, dropout and learning rate,
+# the ranges the paper names); fast mode runs it **untuned** (2 seeds), and says so below.
+
+# %%
+from pysurvbridge.report.verdict import forest, verdict_markdown
+
+verdict = pysurvbridge.compare("bladder1", models=["cox", "ag", "wlw", "pwp-total", "lstm-cox"], seeds=SEEDS,
+                               test_size=0.3, epochs=EPOCHS, verbose=False, crosscheck=False, reference="ag",
+                               tune=pick(None, "default"), tune_trials=20, tune_folds=3)
+Markdown(verdict_markdown(verdict))
+
+# %%
+fig = forest(verdict)
+plt.show()
+
+# %% [markdown]
+# "Better" is said only where the 95% interval excludes 0, in the direction the metric rewards
+# (higher C, lower IBS and ICI). The paper's LSTM-Cox C of 0.90 against Cox's 0.71 came from
+# the leaky protocol and an untuned baseline; on held-out subjects, with the same budget of
+# honesty for both sides, the verdict above is what the data support.
+
+# %% [markdown]
 # ## (f) What does LSTM-Cox look at?
 #
 # The paper explains its model with a gradient test, LIME and t-SNE of the learned features;
