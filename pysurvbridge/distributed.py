@@ -680,6 +680,10 @@ def fit_cox_distributed(data, covariates: Sequence[str] | None = None, *, model:
         raise InvalidParameterError(f"model must be one of {list(MODEL_LABELS)}, but was {model!r}")
     if ties not in ("efron", "breslow"):
         raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {ties!r}")
+    if getattr(data, "weights", None) is not None:
+        raise InvalidParameterError(
+            "fit_cox_distributed does not take case weights yet: the data have weights; fit them "
+            "with fit_cox/fit_andersen_gill (one process), which equal coxph(..., weights =)")
     if isinstance(data, SurvivalData):
         if model != "cox":
             raise InvalidSurvivalDataError(

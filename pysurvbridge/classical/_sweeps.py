@@ -15,6 +15,12 @@ pass is O(n p) or O(n p^2) time and allocates nothing of size n x p x p.
 - ``residual_meat``: score residuals summed by cluster, and sum_c u_c u_c' (outer products
   four rows at a time, ``_gram4``).
 
+Case weights (coxph's ``weights =``): r carries them (r = w exp(eta - shift), from ``logw``);
+``wd`` is each group's sum of event weights (d without weights), which multiplies the group's
+terms (Breslow), or whose mean over the tied events multiplies each Efron slot (coxph's
+``meanwt``); the residuals' event part is multiplied by the row's weight, so the meat is
+sum_c (sum_i w_i u_i)(...)', R's weighted dfbeta sandwich.
+
 Each kernel has a numpy twin (vectorised, BLAS in row blocks) with the same results up to the
 order of additions (tests: 1e-12). numba comes with ``pip install pysurvbridge[fast]``; the
 twins run without it (5-9x slower at 1e6 rows) or with ``force_numpy``.
@@ -133,15 +139,18 @@ def _centre(X, event):  # pragma: no cover - compiled
     return mean, x_events
 
 
-def _sweep(X, beta, hi, lo, s, event, gs_start, d, efron, exits, exit_g, X_exit, derivs, fresh,
-           shift, r, s0, A, B, xmean, tied_idx, Abt, Bbt):  # pragma: no cover - compiled
+def _sweep(X, beta, hi, lo, s, event, gs_start, d, wd, logw, efron, exits, exit_g, X_exit, derivs,
+           fresh, shift, r, s0, A, B, xmean, tied_idx, Abt, Bbt):  # pragma: no cover - compiled
     n, p = X.shape
     G = d.shape[0]
-    if fresh:  # else r = exp(X beta - shift) is given
+    weighted = logw.shape[0] > 0
+    if fresh:  # else r = w exp(X beta - shift) is given
         for i in range(n):
             e = 0.0
             for k in range(p):
                 e += X[i, k] * beta[k]
+            if weighted:
+                e += logw[i]
             r[i] = e
             if i == 0 or e > shift:
                 shift = e
@@ -167,6 +176,7 @@ def _sweep(X, beta, hi, lo, s, event, gs_start, d, efron, exits, exit_g, X_exit,
             acc0 = 0.0
             acc1[:] = 0.0
         dg = d[g]
+        wg = wd[g]  # the event weights' sum (dg without case weights)
         tied = efron and dg > 1
         tie0 = 0.0
         tie1[:] = 0.0
@@ -190,10 +200,10 @@ def _sweep(X, beta, hi, lo, s, event, gs_start, d, efron, exits, exit_g, X_exit,
         s0[g] = acc0
         if not tied:
             inv = 1.0 / acc0
-            A[g] = dg * inv
+            A[g] = wg * inv
             B[g] = 0.0
-            logden += dg * np.log(acc0)
-            al = dg * (inv * inv)
+            logden += wg * np.log(acc0)
+            al = wg * (inv * inv)
             be = 0.0
             ga = 0.0
         else:
@@ -202,21 +212,22 @@ def _sweep(X, beta, hi, lo, s, event, gs_start, d, efron, exits, exit_g, X_exit,
             al = 0.0
             be = 0.0
             ga = 0.0
+            mw = wg / dg  # each slot carries the tied events' mean weight (coxph's Efron)
             for kk in range(dg):
                 f = kk / dg
                 inv = 1.0 / (acc0 - f * tie0)
-                inv2 = inv * inv
-                a_ += inv
-                b_ += f * inv
+                inv2 = mw * (inv * inv)
+                a_ += mw * inv
+                b_ += f * (mw * inv)
                 al += inv2
                 be += f * inv2
                 ga += f * f * inv2
-                logden -= np.log(inv)
+                logden -= mw * np.log(inv)
             A[g] = a_
             B[g] = b_
         if store:  # per group the mean of the slots' xbar_k; for tied groups also
             for k in range(p):  # sum_k xbar_k / den_k and sum_k f_k xbar_k / den_k
-                xmean[g, k] = (A[g] * acc1[k] - B[g] * tie1[k]) / dg
+                xmean[g, k] = (A[g] * acc1[k] - B[g] * tie1[k]) / wg
             if tied:
                 t = tied_idx[g]
                 for k in range(p):
@@ -272,13 +283,15 @@ def _row_information(X, r, hi, lo, s, event, Apad, B):  # pragma: no cover - com
     return info
 
 
-def _residual_meat(X, r, hi, lo, s, event, gs_start, leave, A, B, xmean, tied_idx, Abt, Bbt, Apad,
-                   Cb, codes, U):  # pragma: no cover - compiled
+def _residual_meat(X, r, wt, hi, lo, s, event, gs_start, leave, A, B, xmean, tied_idx, Abt, Bbt,
+                   Apad, Cb, codes, U):  # pragma: no cover - compiled
     """Score residuals, from per group sum_k xbar_k / den_k (A xmean in an untied group, else
     Abt) and sum_k f_k xbar_k / den_k (0, or Bbt). Without exits (lo = the stratum's first
     group) the sums over the groups [lo, hi) are running sums as the rows go up in time; with
-    exits, differences of the padded prefixes Apad and Cb."""
+    exits, differences of the padded prefixes Apad and Cb. With case weights ``wt`` (else
+    empty; r then carries them) each row's residual comes out multiplied by its weight."""
     n, p = X.shape
+    weighted = wt.shape[0] > 0
     meat = np.zeros((p, p))
     ybuf = np.zeros((BUF, p))
     ones = np.ones(BUF)
@@ -329,7 +342,10 @@ def _residual_meat(X, r, hi, lo, s, event, gs_start, leave, A, B, xmean, tied_id
                 bk -= Bbt[t, k]
             res = -ri * (a * X[i, k] - bk)
             if ev:
-                res += X[i, k] - xmean[h - 1, k]
+                if weighted:
+                    res += wt[i] * (X[i, k] - xmean[h - 1, k])
+                else:
+                    res += X[i, k] - xmean[h - 1, k]
             ybuf[m, k] = res
         if per_row:
             m += 1
@@ -424,11 +440,13 @@ def cross(U: np.ndarray, w: np.ndarray, V: np.ndarray) -> np.ndarray:
     return out
 
 
-def sweep_numpy(X, beta, hi, lo, s, event, gs_start, d, efron, exits, exit_g, X_exit, derivs,
-                fresh, shift, r, s0, A, B, xmean, tied_idx, Abt, Bbt):
+def sweep_numpy(X, beta, hi, lo, s, event, gs_start, d, wd, logw, efron, exits, exit_g, X_exit,
+                derivs, fresh, shift, r, s0, A, B, xmean, tied_idx, Abt, Bbt):
     G = len(d)
     if fresh:
         eta = X @ beta
+        if len(logw):
+            eta = eta + logw
         shift = float(eta.max()) if len(eta) else 0.0
         np.exp(eta - shift, out=r)
     at_risk = hi > lo
@@ -449,21 +467,23 @@ def sweep_numpy(X, beta, hi, lo, s, event, gs_start, d, efron, exits, exit_g, X_
     _suffix_within(s1, gs_start)
     # Efron slots: den_k = S0 - (k/d) T0 for k < d in tied groups, S0 (d times) elsewhere
     inv = 1.0 / s0
-    A[:], B[:] = d * inv, 0.0
-    al, be, ga = d * (inv * inv), np.zeros(G), np.zeros(G)
-    logden = float((d * np.log(s0))[~tied].sum())
+    A[:], B[:] = wd * inv, 0.0
+    al, be, ga = wd * (inv * inv), np.zeros(G), np.zeros(G)
+    logden = float((wd * np.log(s0))[~tied].sum())
     if tied.any():
         tg = np.flatnonzero(tied)
         slot_g = np.repeat(tg, d[tg])
         starts = np.cumsum(d[tg]) - d[tg]
         f = (np.arange(len(slot_g)) - np.repeat(starts, d[tg])) / d[slot_g]
         v = 1.0 / (s0[slot_g] - f * t0[slot_g])
-        v2 = v * v
+        mw = wd[slot_g] / d[slot_g]  # the tied events' mean weight (1 without case weights)
+        v2 = mw * (v * v)
+        mv = mw * v
         red = lambda x: np.add.reduceat(x, starts)  # noqa: E731 - each tied group has d >= 2 slots
-        A[tg], B[tg], al[tg], be[tg], ga[tg] = red(v), red(f * v), red(v2), red(f * v2), red(f * f * v2)
-        logden -= float(np.log(v).sum())
+        A[tg], B[tg], al[tg], be[tg], ga[tg] = red(mv), red(f * mv), red(v2), red(f * v2), red(f * f * v2)
+        logden -= float((mw * np.log(v)).sum())
     if len(xmean):
-        xmean[:] = (s1 * A[:, None] - t1 * B[:, None]) / d[:, None]
+        xmean[:] = (s1 * A[:, None] - t1 * B[:, None]) / wd[:, None]
         tg = np.flatnonzero(tied)
         Abt[tied_idx[tg]] = s1[tg] * al[tg, None] - t1[tg] * be[tg, None]
         Bbt[tied_idx[tg]] = s1[tg] * be[tg, None] - t1[tg] * ga[tg, None]
@@ -498,8 +518,8 @@ def row_information_numpy(X, r, hi, lo, s, event, Apad, B):
     return cross(X, r * _weights(hi, lo, s, event, Apad, B), X)
 
 
-def residual_meat_numpy(X, r, hi, lo, s, event, gs_start, leave, A, B, xmean, tied_idx, Abt, Bbt,
-                        Apad, Cb, codes, U):
+def residual_meat_numpy(X, r, wt, hi, lo, s, event, gs_start, leave, A, B, xmean, tied_idx, Abt,
+                        Bbt, Apad, Cb, codes, U):
     p = X.shape[1]
     meat = np.zeros((p, p))
     n_strata = len(gs_start) - 1
@@ -516,7 +536,10 @@ def residual_meat_numpy(X, r, hi, lo, s, event, gs_start, leave, A, B, xmean, ti
         ev = np.flatnonzero(e & (h > low))
         b[ev] -= Bb[h[ev] - 1]
         res = -r[sl, None] * (a[sl, None] * X[sl] - b)
-        res[ev] += X[sl][ev] - xmean[h[ev] - 1]
+        if len(wt):
+            res[ev] += wt[sl][ev, None] * (X[sl][ev] - xmean[h[ev] - 1])
+        else:
+            res[ev] += X[sl][ev] - xmean[h[ev] - 1]
         res[h <= low] = 0.0
         if len(U):
             for k in range(p):

@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.linalg
 
 from pysurvbridge.data.events import SurvivalData
-from pysurvbridge.data.recurrent import RecurrentData
+from pysurvbridge.data.recurrent import WEIGHTS, RecurrentData
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError, StatisticalWarning
 
 MODEL_LABELS = {"cox": "Cox (time to first event)", "ag": "Andersen-Gill",
@@ -42,6 +42,7 @@ class CoxProblem:
     start: np.ndarray | None
     strata: np.ndarray | None  # enum values, or None
     cluster: np.ndarray  # subject id of each row
+    weights: np.ndarray | None = None  # (n,) case weights (each row its subject's), or None
 
     @property
     def n_subjects(self) -> int:
@@ -62,6 +63,7 @@ def build_problem(
     """The layout and design of ``model`` ("cox", "ag", "pwp-total", "pwp-gap", "wlw")."""
     if model not in MODEL_LABELS:
         raise InvalidParameterError(f"model must be one of {list(MODEL_LABELS)}, but was {model!r}")
+    weights = None
     if isinstance(data, SurvivalData):
         if model != "cox":
             raise InvalidSurvivalDataError(
@@ -72,11 +74,14 @@ def build_problem(
             frame.insert(0, "id", np.arange(len(frame)))
         frame.rename(columns={"time": "stop"}, inplace=True)
         available = data.covariates
+        weights = data.weights
     elif isinstance(data, RecurrentData):
         available = data.covariates
         if model == "cox":
-            frame = data.first_event().to_frame()
+            first = data.first_event()
+            frame = first.to_frame()
             frame.rename(columns={"time": "stop"}, inplace=True)
+            weights = first.weights
         elif model == "ag":
             frame = data.andersen_gill(max_events)
         elif model == "pwp-total":
@@ -85,6 +90,8 @@ def build_problem(
             frame = data.pwp("gap", max_events)
         else:
             frame = data.wlw(4 if max_events is None else max_events)
+        if WEIGHTS in frame:
+            weights = frame.pop(WEIGHTS).to_numpy(dtype=np.float64)
     else:
         raise InvalidSurvivalDataError(
             f"data must be SurvivalData or RecurrentData, got {type(data).__name__}"
@@ -103,7 +110,7 @@ def build_problem(
         covariates=names, X=X,
         stop=frame["stop"].to_numpy(dtype=np.float64), event=event,
         start=frame["start"].to_numpy(dtype=np.float64) if counting else None,
-        strata=strata, cluster=frame["id"].to_numpy(),
+        strata=strata, cluster=frame["id"].to_numpy(), weights=weights,
     )
 
 

@@ -15,6 +15,10 @@
 - Robust variance: score residuals (Efron or Breslow, counting process, strata) summed within
   each cluster, V (sum_c u_c u_c') V: the dfbeta sandwich of ``coxph(... + cluster(id))``.
 - The Breslow baseline hazard d / S0 from the same sums.
+- Case weights (``weights``, coxph's ``weights =``): every sum is weighted (see ``_sweeps``),
+  the log-likelihood is sum over events of w_i (eta_i - log den), and the robust variance is
+  the sandwich of the weighted score residuals, as R's ``residuals(fit, "dfbeta",
+  weighted = TRUE)``.
 """
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
                _force_numpy: bool = False) -> NativeResult:
     """Maximise the partial likelihood of ``problem``; see the module docstring."""
     rs = RiskSets(problem.stop, problem.event, problem.start, problem.strata,
-                  force_numpy=_force_numpy)
+                  weights=problem.weights, force_numpy=_force_numpy)
     model = _Model(problem.X, rs, ties, _force_numpy)
     fit = newton_maximise(model.sweep, lambda st: st.loglik, model.derivatives, model.X.shape[1],
                           max_iter=max_iter, eps=eps, stacklevel=4)
@@ -64,18 +68,18 @@ def fit_newton(problem: CoxProblem, ties: str, *, max_iter: int = 30, eps: float
 
 
 def fit_point(X: np.ndarray, time: np.ndarray, event: np.ndarray, ties: str = "breslow", *, max_iter: int = 30,
-              eps: float = 1e-12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              eps: float = 1e-12, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(beta (p,), distinct event times (G,), Breslow cumulative baseline hazard there (G,))
     of a (0, time] Cox model on arrays: the same Newton steps as :func:`fit_newton`, without
     the variances, the layout or any table, for callers that fit thousands of small models
     (the calibration curve inside a bootstrap). The baseline is for uncentred x."""
-    rs = RiskSets(np.asarray(time, dtype=np.float64), np.asarray(event, dtype=np.float64))
+    rs = RiskSets(np.asarray(time, dtype=np.float64), np.asarray(event, dtype=np.float64), weights=weights)
     model = _Model(np.asarray(X, dtype=np.float64), rs, ties)
     fit = newton_maximise(model.sweep, lambda st: st.loglik, model.derivatives, model.X.shape[1],
                           max_iter=max_iter, eps=eps, stacklevel=3)
     st = fit.state
     with np.errstate(all="ignore"):
-        hazard = rs.d / (st.s0 * np.exp(st.shift + model.mean @ st.beta))
+        hazard = rs.wd / (st.s0 * np.exp(st.shift + model.mean @ st.beta))
     return fit.beta, rs.times, np.cumsum(hazard)
 
 
@@ -88,13 +92,16 @@ class RiskSets:
     and row i is at risk for groups ``lo[i] <= g < hi[i]``: hi counts the groups at or before
     its stop time, lo those at or before its start time (the stratum's first group without
     start times); ``exits`` lists, by lo, the rows that leave the risk set above their
-    stratum's first group, and ``exit_group`` is lo - 1 for each. Sorting: one quicksort of
+    stratum's first group, and ``exit_group`` is lo - 1 for each. With case weights, ``w`` is
+    them in this order and ``wd`` each group's sum of event weights (else ``w`` is None and
+    ``wd`` is d as floats). Sorting: one quicksort of
     the stop times (plus a stable radix pass on the stratum codes), one more of the start
     times for (start, stop] data; the rest is linear.
     """
 
     def __init__(self, stop: np.ndarray, event: np.ndarray, start: np.ndarray | None = None,
-                 strata: np.ndarray | None = None, *, force_numpy: bool = False) -> None:
+                 strata: np.ndarray | None = None, *, weights: np.ndarray | None = None,
+                 force_numpy: bool = False) -> None:
         stop = np.asarray(stop, dtype=np.float64)
         n = self.n = len(stop)
         codes, self.n_strata = _strata_codes(strata, n)
@@ -122,6 +129,14 @@ class RiskSets:
         self.gstr = self.gstr.astype(itype)
         self.n_events = int(self.event.sum())
         self.has_exits = len(self.exits) > 0
+        if weights is None:
+            self.w = None
+            self.wd = self.d.astype(np.float64)
+            self.event_weight = float(self.n_events)
+        else:
+            self.w = np.asarray(weights, dtype=np.float64)[order]
+            self.wd = np.bincount(hi[self.event] - 1, weights=self.w[self.event], minlength=self.n_groups)
+            self.event_weight = float(self.w[self.event].sum())
 
     def strata_values(self, strata: np.ndarray | None):
         """The stratum label of each group (None without strata)."""
@@ -171,6 +186,10 @@ class _Model:
         # sorted (one row gather) and centred, as coxph centres: the sums below stay well scaled
         self.X = np.take(np.asarray(X, dtype=np.float64), rs.order, axis=0)
         self.mean, self.x_events = self.k["centre"](self.X, rs.event)
+        if rs.w is not None:  # sum over events of w_i x_i (centred)
+            self.x_events = self.X[rs.event].T @ rs.w[rs.event]
+        self.logw = np.zeros(0) if rs.w is None else np.log(rs.w)
+        self.wt = np.zeros(0) if rs.w is None else rs.w
         self.X_exit = np.take(self.X, rs.exits, axis=0)  # the leaving rows, read in order
         tied = np.flatnonzero(rs.d > 1) if self.efron else np.zeros(0, dtype=np.int64)
         self.tied_idx = np.full(rs.n_groups, -1, dtype=rs.hi.dtype)  # compact index of tied groups
@@ -188,10 +207,10 @@ class _Model:
         m, t = (0, 0) if store is None else (G, int((self.tied_idx >= 0).sum()))
         xmean, Abt, Bbt = np.empty((m, p)), np.empty((t, p)), np.empty((t, p))
         shift, logden, score, group_info = self.k["sweep"](
-            self.X, beta, rs.hi, rs.lo, rs.s, rs.event, rs.gs_start, rs.d, self.efron, rs.exits,
-            rs.exit_group, self.X_exit, derivs, store is None, shift, r, s0, A, B, xmean,
+            self.X, beta, rs.hi, rs.lo, rs.s, rs.event, rs.gs_start, rs.d, rs.wd, self.logw, self.efron,
+            rs.exits, rs.exit_group, self.X_exit, derivs, store is None, shift, r, s0, A, B, xmean,
             self.tied_idx, Abt, Bbt)
-        loglik = float(self.x_events @ beta) - logden - rs.n_events * shift
+        loglik = float(self.x_events @ beta) - logden - rs.event_weight * shift
         st = _State(beta, shift, r, s0, A, B, loglik, score + self.x_events, group_info)
         return st if store is None else (st, xmean, Abt, Bbt)
 
@@ -216,7 +235,7 @@ class _Model:
             Apad, Cb = self._Apad(st), self.k["padded_prefix"](Ab, rs.gstr, rs.n_strata)
         else:  # running sums inside the kernel
             Apad, Cb = np.zeros(0), np.zeros((0, xmean.shape[1]))
-        return self.k["residual_meat"](self.X, st.r, rs.hi, rs.lo, rs.s, rs.event, rs.gs_start,
+        return self.k["residual_meat"](self.X, st.r, self.wt, rs.hi, rs.lo, rs.s, rs.event, rs.gs_start,
                                        rs.has_exits, st.A, st.B, xmean, self.tied_idx, Abt, Bbt,
                                        Apad, Cb, codes, U)
 
@@ -230,7 +249,7 @@ class _Model:
 
     def baseline(self, st: _State, strata: np.ndarray | None) -> pd.DataFrame:
         """Breslow table: stratum, time, hazard d / S0 (uncentred x), cumhaz per stratum."""
-        hazard = self.rs.d / (st.s0 * np.exp(st.shift + self.mean @ st.beta))
+        hazard = self.rs.wd / (st.s0 * np.exp(st.shift + self.mean @ st.beta))
         return _baseline_table(self.rs, hazard, strata)
 
 
@@ -264,8 +283,8 @@ def _cluster_codes(cluster: np.ndarray) -> tuple[np.ndarray, int, bool]:
 
 def score_and_information(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                           start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                          ties: str = "efron", *, _force_numpy: bool = False
-                          ) -> tuple[np.ndarray, np.ndarray]:
+                          ties: str = "efron", *, weights: np.ndarray | None = None,
+                          _force_numpy: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the log partial likelihood (p,) and the information matrix (p, p).
 
     score = sum over events of x_i - sum over slots of xbar_k;
@@ -276,37 +295,40 @@ def score_and_information(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, eve
     events' sum) the second term is, per event time, al S1 S1' - be (S1 T1' + T1 S1') +
     ga T1 T1' (al, be, ga: sums of 1, f, f^2 over den_k^2). Neither needs S2.
     """
-    rs = RiskSets(stop, event, start, strata, force_numpy=_force_numpy)
+    rs = RiskSets(stop, event, start, strata, weights=weights, force_numpy=_force_numpy)
     model = _Model(X, rs, ties, _force_numpy)
     return model.derivatives(model.sweep(np.asarray(beta, dtype=np.float64)))
 
 
 def score_residuals(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                     start: np.ndarray | None = None, strata: np.ndarray | None = None,
-                    ties: str = "efron", *, _force_numpy: bool = False) -> np.ndarray:
+                    ties: str = "efron", *, weights: np.ndarray | None = None,
+                    _force_numpy: bool = False) -> np.ndarray:
     """(n, p) score residuals in the rows' order, as R's ``residuals(coxph_fit, type = "score")``.
 
     Row i: delta_i (x_i - mean of the Efron xbar_k of its event time) minus
     r_i * sum over the slots it is at risk for of c_ik (x_i - xbar_k) / den_k (c_ik = 1 - k/d
-    in its own tied slots under Efron, else 1). They sum to the score.
+    in its own tied slots under Efron, else 1). They sum to the score. With case ``weights``
+    (n,), the sums are weighted and the residuals are R's default, unweighted ones: the score is
+    then sum_i w_i u_i.
     """
-    rs = RiskSets(stop, event, start, strata, force_numpy=_force_numpy)
+    rs = RiskSets(stop, event, start, strata, weights=weights, force_numpy=_force_numpy)
     model = _Model(X, rs, ties, _force_numpy)
     out = np.zeros_like(model.X)
     st = model.sweep(np.asarray(beta, dtype=np.float64), derivs=False)
-    model.residual_meat(st, rs.order, out)  # row i of out: its own residual
-    return out
+    model.residual_meat(st, rs.order, out)  # row i of out: its own (weighted) residual
+    return out if weights is None else out / np.asarray(weights, dtype=np.float64)[:, None]
 
 
 def breslow_baseline(eta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                      start: np.ndarray | None = None, strata: np.ndarray | None = None, *,
-                     _force_numpy: bool = False) -> pd.DataFrame:
+                     weights: np.ndarray | None = None, _force_numpy: bool = False) -> pd.DataFrame:
     """Breslow cumulative baseline hazard at each event time (per stratum).
 
     Columns stratum (None without strata), time, hazard (d / sum of exp(eta) at risk),
     cumhaz. ``eta`` is the uncentred linear predictor x'beta.
     """
-    rs = RiskSets(stop, event, start, strata, force_numpy=_force_numpy)
+    rs = RiskSets(stop, event, start, strata, weights=weights, force_numpy=_force_numpy)
     model = _Model(np.asarray(eta, dtype=np.float64).reshape(-1, 1), rs, "breslow", _force_numpy)
     with np.errstate(divide="ignore", over="ignore"):  # only diverged (infinite) fits over/underflow
         return model.baseline(model.sweep(np.ones(1), derivs=False), strata)

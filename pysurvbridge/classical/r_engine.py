@@ -39,7 +39,8 @@ def r_call_text(problem: CoxProblem, ties: str) -> str:
         terms.append("strata(enum)")
     terms.append("cluster(id)")
     data = problem.model.replace("-", "_")
-    return f'coxph(Surv({lhs}) ~ {" + ".join(terms)}, data = {data}, ties = "{ties}")'
+    weights = ", weights = `(weights)`" if problem.weights is not None else ""
+    return f'coxph(Surv({lhs}) ~ {" + ".join(terms)}, data = {data}{weights}, ties = "{ties}")'
 
 
 def require_r() -> None:
@@ -57,7 +58,8 @@ def fit_r(problem: CoxProblem, ties: str) -> RResult:
     data = rbridge.to_r(problem.frame)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RWarning)
-        fit = rbridge.call("coxph", formula, data=data, ties=ties, package="survival")
+        options = {} if problem.weights is None else {"weights": rbridge.to_r(np.asarray(problem.weights, dtype=np.float64))}
+        fit = rbridge.call("coxph", formula, data=data, ties=ties, package="survival", **options)
     for w in caught:
         text = str(w.message)
         category = ConvergenceWarning if ("converge" in text or "infinite" in text) else w.category

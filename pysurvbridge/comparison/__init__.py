@@ -153,6 +153,11 @@ def compare(
     if not isinstance(data, (RecurrentData, SurvivalData)):
         raise InvalidParameterError(f"data must be a RecurrentData, a SurvivalData or a data set name, "
                                     f"but was {type(data).__name__}")
+    if data.weights is not None:
+        raise InvalidParameterError(
+            "compare() does not use case weights yet (the data have a weights column): the classical "
+            "fits would use them and the neural fits and the scores would not. Fit the models "
+            "directly (fit_cox(data), model.fit(data, sample_weight=...)), or rebuild the data without weights")
     plan = plan_single(data, entry, split=split, test_size=test_size, times=times, epochs=epochs)
     return run_single(plan, models, dataset=dataset, seeds=seeds, metrics=metrics, verbose=verbose,
                       crosscheck=crosscheck, crosscheck_reference=crosscheck_reference, crosscheck_label=crosscheck_label,

@@ -28,7 +28,8 @@ class SurvivalData:
     """Right-censored single-event data, one row per subject.
 
     Attributes: ``time`` (n,) float64 in the data's own unit; ``event`` (n,) int64, 1 = event,
-    0 = censored; ``X`` (n, p) float64 covariates named by ``covariates``; ``ids`` (n,) or None.
+    0 = censored; ``X`` (n, p) float64 covariates named by ``covariates``; ``ids`` (n,) or None;
+    ``weights`` (n,) float64 positive case weights (coxph's ``weights =``) or None.
     """
 
     time: np.ndarray
@@ -37,6 +38,7 @@ class SurvivalData:
     covariates: tuple[str, ...]
     ids: np.ndarray | None = None
     notes: tuple[str, ...] = field(default=())
+    weights: np.ndarray | None = None
 
     @classmethod
     def from_frame(
@@ -48,13 +50,17 @@ class SurvivalData:
         covariates: Sequence[str] = (),
         id: str | None = None,
         one_hot: Sequence[str] = (),
+        weights: str | None = None,
     ) -> "SurvivalData":
-        """Validate ``df`` and build the container (columns named by the arguments)."""
+        """Validate ``df`` and build the container (columns named by the arguments).
+
+        ``weights`` names a column of case weights (positive, finite), used by the classical
+        fits as coxph's ``weights =``, by the metrics and by the neural models' losses."""
         df = v.require_frame(df, "SurvivalData.from_frame")
         covariates = list(covariates)
-        v.require_columns(df, {"time": time, "event": event, "id": id})
+        v.require_columns(df, {"time": time, "event": event, "id": id, "weights": weights})
         v.require_columns(df, {f"covariates[{i}]": c for i, c in enumerate(covariates)})
-        v.require_unique([time, event] + ([id] if id else []) + covariates)
+        v.require_unique([time, event] + ([id] if id else []) + ([weights] if weights else []) + covariates)
         ids = None
         if id is not None:
             ids = v.id_column(df, id)
@@ -68,15 +74,17 @@ class SurvivalData:
         t = v.times_column(df, time, id)
         e = v.event_column(df, event, (0, 1), id)
         X, names = v.covariate_matrix(df, covariates, one_hot, id)
+        w = None if weights is None else _frozen(v.weights_column(df, weights, id))
         return cls(_frozen(t), _frozen(e), _frozen(X), tuple(names),
-                   None if ids is None else _frozen(ids))
+                   None if ids is None else _frozen(ids), weights=w)
 
     @classmethod
     def from_arrays(
         cls, time: np.ndarray, event: np.ndarray, X: np.ndarray | None = None,
-        covariates: Sequence[str] | None = None,
+        covariates: Sequence[str] | None = None, weights: np.ndarray | None = None,
     ) -> "SurvivalData":
-        """Build from arrays: time (n,), event (n,) in {0, 1}, X (n, p) or None."""
+        """Build from arrays: time (n,), event (n,) in {0, 1}, X (n, p) or None, case weights
+        (n,) positive or None."""
         time = np.asarray(time)
         X = np.zeros((len(time), 0)) if X is None else np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
@@ -90,7 +98,10 @@ class SurvivalData:
         frame = pd.DataFrame(X, columns=names)
         frame.insert(0, "__event", np.asarray(event))
         frame.insert(0, "__time", time)
-        return cls.from_frame(frame, time="__time", event="__event", covariates=names)
+        if weights is not None:
+            frame["__weights"] = v.weights_array(weights, len(time), "weights")
+        return cls.from_frame(frame, time="__time", event="__event", covariates=names,
+                              weights=None if weights is None else "__weights")
 
     def __len__(self) -> int:
         return len(self.time)
@@ -103,8 +114,9 @@ class SurvivalData:
         """The subjects at positions, a boolean mask or a slice ``rows``."""
         rows = rows if isinstance(rows, slice) else np.asarray(rows)
         ids = None if self.ids is None else _frozen(self.ids[rows])
+        w = None if self.weights is None else _frozen(self.weights[rows])
         return SurvivalData(_frozen(self.time[rows]), _frozen(self.event[rows]),
-                            _frozen(self.X[rows]), self.covariates, ids, self.notes)
+                            _frozen(self.X[rows]), self.covariates, ids, self.notes, w)
 
     def to_frame(self) -> pd.DataFrame:
         """time, event and the covariates as a DataFrame (plus id when known)."""
@@ -119,7 +131,8 @@ class SurvivalData:
         n, d = len(self), self.n_events
         return (f"SurvivalData: {n} subjects, {d} events ({100 * d / n:.1f}%), "
                 f"time range [{self.time.min():g}, {self.time.max():g}], "
-                f"covariates {list(self.covariates)}")
+                f"covariates {list(self.covariates)}"
+                + ("" if self.weights is None else f", case weights (sum {self.weights.sum():g})"))
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,7 +36,14 @@ def hash_arrays(*arrays: Any) -> str:
 
 def data_fingerprint(data: Any) -> str:
     """A hash of a RecurrentData, MultiEventData or SurvivalData: times, events, covariates
-    and their names, ids."""
+    and their names, ids, and case weights when there are any."""
+    weights = getattr(data, "weights", None)
+    if weights is not None:  # unweighted data keep the fingerprints they always had
+        return hash_arrays(_unweighted_fingerprint(data), weights)
+    return _unweighted_fingerprint(data)
+
+
+def _unweighted_fingerprint(data: Any) -> str:
     if hasattr(data, "frame"):  # RecurrentData
         return hash_arrays(data.frame, np.asarray(data.covariates, dtype=object))
     if hasattr(data, "times"):  # MultiEventData

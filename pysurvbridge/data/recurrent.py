@@ -18,7 +18,8 @@ from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 
 __all__ = ["RecurrentData"]
 
-RESERVED = ("id", "start", "stop", "event", "enum")
+RESERVED = ("id", "start", "stop", "event", "enum", "(weights)")
+WEIGHTS = "(weights)"  # the layouts' case-weight column (R's model.frame calls it so)
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,11 +29,14 @@ class RecurrentData:
     ``frame`` has columns id, start, stop, event, enum and then the covariates (design names,
     one-hot columns expanded), rows grouped by subject in order of first appearance and in
     time order within a subject. ``notes`` records what preparation did (rows dropped).
+    ``weights`` (one per row of ``frame``, constant within a subject) are positive case
+    weights, or None; the layouts carry them in a column ``"(weights)"``.
     """
 
     frame: pd.DataFrame
     covariates: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    weights: np.ndarray | None = None
 
     @classmethod
     def from_frame(
@@ -47,19 +51,21 @@ class RecurrentData:
         one_hot: Sequence[str] = (),
         drop_zero_length: bool = False,
         allow_no_events: bool = False,
+        weights: str | None = None,
     ) -> "RecurrentData":
         """Validate ``df`` (one row per at-risk interval) and build the container.
 
         Zero-length intervals (start == stop) are an error unless ``drop_zero_length=True``,
         which drops them and records how many (and which subjects vanished) in ``notes``.
         Data without any event are an error (nothing to fit) unless ``allow_no_events=True``
-        (new subjects to predict for).
+        (new subjects to predict for). ``weights`` names a column of positive case weights, one
+        value per subject (repeated on its rows; a subject whose rows differ is an error).
         """
         df = v.require_frame(df, "RecurrentData.from_frame")
         covariates = list(covariates)
-        v.require_columns(df, {"id": id, "start": start, "stop": stop, "event": event})
+        v.require_columns(df, {"id": id, "start": start, "stop": stop, "event": event, "weights": weights})
         v.require_columns(df, {f"covariates[{i}]": c for i, c in enumerate(covariates)})
-        v.require_unique([id, start, stop, event] + covariates)
+        v.require_unique([id, start, stop, event] + ([weights] if weights else []) + covariates)
         clash = [c for c in covariates if c in RESERVED]
         if clash:
             raise InvalidSurvivalDataError(
@@ -70,6 +76,14 @@ class RecurrentData:
         t0 = v.times_column(df, start, id)
         t1 = v.times_column(df, stop, id)
         ev = v.numeric_column(df, event, id)
+        w = None if weights is None else v.weights_column(df, weights, id)
+        if w is not None:
+            differs = pd.Series(w).groupby(ids).transform("nunique").to_numpy() > 1
+            if differs.any():
+                raise InvalidSurvivalDataError(
+                    f"column {weights!r} (case weights) must be one value per subject, but differs "
+                    f"within subjects in {v.describe_rows(df, differs, id)}"
+                )
         bad = ~np.isin(ev, (0, 1))
         if bad.any():
             raise InvalidSurvivalDataError(
@@ -94,10 +108,12 @@ class RecurrentData:
             notes.append(_zero_length_note(df, zero, ids, ev))
             keep = ~zero
             df, ids, t0, t1, ev = df.loc[keep], ids[keep], t0[keep], t1[keep], ev[keep]
+            w = None if w is None else w[keep]
         if not ev.any() and not allow_no_events:
             raise InvalidSurvivalDataError(f"column {event!r} has no events at all (all rows are 0)")
         order = _subject_order(ids)
         df, ids, t0, t1, ev = df.iloc[order], ids[order], t0[order], t1[order], ev[order]
+        w = None if w is None else w[order]
         _check_within_subject(df, ids, t0, t1, id)
         X, names = v.covariate_matrix(df, covariates, one_hot, id)
         clash = [c for c in names if c in RESERVED]
@@ -108,7 +124,7 @@ class RecurrentData:
                               "enum": (prior + 1).astype(np.int64)})
         for j, name in enumerate(names):
             frame[name] = X[:, j]
-        return cls(frame, tuple(names), tuple(notes))
+        return cls(frame, tuple(names), tuple(notes), _read_only(w))
 
     # ------------------------------------------------------------------ summaries
 
@@ -157,6 +173,9 @@ class RecurrentData:
             f"  follow-up: median {follow.median():g}, range [{follow.min():g}, {follow.max():g}]",
             f"  covariates: {list(self.covariates)} (time-varying: {list(self.time_varying)})",
         ]
+        if self.weights is not None:
+            sw = self.subject_weights()
+            lines.append(f"  case weights: one per subject, range [{sw.min():g}, {sw.max():g}], sum {sw.sum():g}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -167,18 +186,26 @@ class RecurrentData:
         if unknown:
             raise InvalidParameterError(f"unknown subject ids {sorted(unknown, key=str)[:5]}")
         rows = self.frame["id"].isin(wanted).to_numpy()
-        return RecurrentData(self.frame.loc[rows].reset_index(drop=True), self.covariates, self.notes)
+        return RecurrentData(self.frame.loc[rows].reset_index(drop=True), self.covariates, self.notes,
+                             None if self.weights is None else _read_only(self.weights[rows]))
+
+    def subject_weights(self) -> pd.Series | None:
+        """Each subject's case weight, indexed by id (None without weights)."""
+        if self.weights is None:
+            return None
+        return pd.Series(self.weights, index=self.frame["id"].to_numpy()).groupby(level=0, sort=False).first()
 
     # ------------------------------------------------------------------ layouts
 
     def andersen_gill(self, max_events: int | None = None) -> pd.DataFrame:
         """Andersen-Gill layout: the (start, stop] rows, up to the ``max_events``-th event.
 
-        Columns id, covariates, start, stop, event, enum. With ``max_events=4`` the rows of
+        Columns id, covariates, start, stop, event, enum (and "(weights)" with case weights:
+        every row its subject's). With ``max_events=4`` the rows of
         R's ``survival::bladder2`` are reproduced from ``bladder1``: follow-up after the
         4th event is dropped (the help page's warning about immortal time).
         """
-        rows = self.frame
+        rows = self._weighted_frame()
         if max_events is not None:
             _check_max_events(max_events)
             rows = rows.loc[rows["enum"] <= max_events]
@@ -225,6 +252,8 @@ class RecurrentData:
         grid["start"] = 0.0
         for c in self.covariates:
             grid[c] = grid["id"].map(first[c]).to_numpy()
+        if self.weights is not None:
+            grid[WEIGHTS] = grid["id"].map(self.subject_weights()).to_numpy()
         return self._columns(grid)
 
     def first_event(self) -> SurvivalData:
@@ -243,11 +272,28 @@ class RecurrentData:
         out = pd.DataFrame({"id": stop.index, "time": stop.to_numpy(), "event": event.to_numpy()})
         for c in self.covariates:
             out[c] = first[c].to_numpy()
+        if self.weights is not None:
+            out[WEIGHTS] = self.subject_weights().loc[stop.index].to_numpy()
         return SurvivalData.from_frame(out, time="time", event="event",
-                                       covariates=list(self.covariates), id="id")
+                                       covariates=list(self.covariates), id="id",
+                                       weights=None if self.weights is None else WEIGHTS)
+
+    def _weighted_frame(self) -> pd.DataFrame:
+        if self.weights is None:
+            return self.frame
+        return self.frame.assign(**{WEIGHTS: self.weights})
 
     def _columns(self, rows: pd.DataFrame) -> pd.DataFrame:
-        return rows[["id", *self.covariates, "start", "stop", "event", "enum"]].copy()
+        extra = [WEIGHTS] if self.weights is not None else []
+        return rows[["id", *self.covariates, "start", "stop", "event", "enum", *extra]].copy()
+
+
+def _read_only(a: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.flags.writeable = False
+    return a
 
 
 def _check_max_events(max_events: int) -> None:

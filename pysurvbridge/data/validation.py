@@ -92,6 +92,38 @@ def numeric_column(df: pd.DataFrame, col: str, id_col: str | None = None) -> np.
     return values
 
 
+def weights_column(df: pd.DataFrame, col: str, id_col: str | None = None) -> np.ndarray:
+    """Case weights as float64: numeric, finite and strictly positive (a 0, a negative value
+    or a NaN is an error naming the column and the rows, never dropped)."""
+    values = numeric_column(df, col, id_col)
+    bad = ~(values > 0)
+    if bad.any():
+        raise InvalidSurvivalDataError(
+            f"column {col!r} (case weights) must be positive, but has {sorted({_plain(v) for v in values[bad]})[:3]} "
+            f"in {describe_rows(df, bad, id_col)}; drop those rows yourself if they should not count"
+        )
+    return values
+
+
+def weights_array(weights: object, n: int, name: str = "weights") -> np.ndarray:
+    """``weights`` (n,) as float64, finite and strictly positive; else an error naming ``name``
+    and the first offending positions."""
+    w = np.asarray(weights)
+    if w.ndim != 1 or len(w) != n:
+        raise InvalidSurvivalDataError(f"{name} must have one value per row ({n}), but has shape {w.shape}")
+    try:
+        w = w.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InvalidSurvivalDataError(f"{name} must be numeric, got dtype {w.dtype}") from None
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        pos = np.flatnonzero(bad)
+        raise InvalidSurvivalDataError(
+            f"{name} must be positive and finite, but has {w[pos[:3]].tolist()} at positions "
+            f"{pos[:MAX_ROWS_SHOWN].tolist()}" + (f"; {len(pos)} in all" if len(pos) > MAX_ROWS_SHOWN else ""))
+    return w
+
+
 def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     """Subject ids: any hashable values, but no missing ones."""
     s = df[col]
