@@ -62,7 +62,8 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
     names = list(problem.covariates)
     eta = problem.X @ beta
     if baseline is None:
-        baseline = breslow_baseline(eta, problem.stop, problem.event, problem.start, problem.strata)
+        baseline = breslow_baseline(eta, problem.stop, problem.event, problem.start, problem.strata,
+                                    weights=problem.weights)
     n_subjects, n_rows, n_events = counts or (problem.n_subjects, len(problem.stop), problem.n_events)
     return ClassicalFit(
         model=problem.model, label=MODEL_LABELS[problem.model], engine=engine, ties=ties,
@@ -75,7 +76,8 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
         n_subjects=n_subjects, n_rows=n_rows, n_events=n_events,
         iterations=int(iterations), r_call=r_call,
         baseline=baseline, strata_name="enum" if problem.strata is not None else None,
-        concordance_inputs=None if counts else (eta, problem.stop, problem.event, problem.start, problem.strata),
+        concordance_inputs=None if counts else (eta, problem.stop, problem.event, problem.start, problem.strata,
+                                                problem.weights),
         _cache={} if concordance is None else {"concordance": float(concordance)},
     )
 

@@ -44,11 +44,13 @@ class ClassicalFit:
 
     @property
     def concordance(self) -> float:
-        """Harrell's C as survival::concordance gives it for this fit (computed on first use)."""
+        """Harrell's C as survival::concordance gives it for this fit (computed on first use;
+        with case weights, each pair weighted as coxph does)."""
         if "concordance" not in self._cache:
             from pysurvbridge.metrics import concordance_counting
 
-            self._cache["concordance"] = concordance_counting(*self.concordance_inputs)[0]
+            eta, stop, event, start, strata, weights = self.concordance_inputs
+            self._cache["concordance"] = concordance_counting(eta, stop, event, start, strata, weights=weights)[0]
         return self._cache["concordance"]
 
     @property

@@ -62,6 +62,28 @@ def same_length(name: str, values: np.ndarray, n: int) -> None:
         raise InvalidParameterError(f"{name} has {len(values)} values but time has {n}")
 
 
+def case_weights(weights, n: int, name: str = "weights") -> np.ndarray:
+    """(n,) float64 case weights, each positive and finite; refuses 0, negative values, NaN,
+    infinity (naming the first offending rows and their values), other shapes and lengths."""
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().cpu().numpy()
+    try:
+        w = np.array(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"{name} must be numbers (case weights), but: {exc}") from exc
+    if w.ndim != 1:
+        raise InvalidParameterError(f"{name} must be 1-D (one case weight per subject), but has shape {w.shape}")
+    if len(w) != n:
+        raise InvalidParameterError(f"{name} has {len(w)} values but there are {n} subjects (time has {n})")
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5]
+        raise InvalidParameterError(
+            f"{name} must be positive and finite (case weights), but rows {rows.tolist()} are "
+            f"{w[rows].tolist()}; drop those subjects instead of giving them weight 0")
+    return w
+
+
 def increasing_times(times, name: str = "times") -> np.ndarray:
     grid = as_vector(times, name)
     if len(grid) == 0 or np.any(np.diff(grid) <= 0):

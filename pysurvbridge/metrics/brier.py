@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.metrics._inputs import increasing_times, survival_arrays, survival_matrix
+from pysurvbridge.metrics._inputs import case_weights, increasing_times, survival_arrays, survival_matrix
 from pysurvbridge.metrics.censoring import CensoringKaplanMeier
 
 WeightAt = Literal["t", "t-"]
@@ -22,7 +22,8 @@ WeightAt = Literal["t", "t-"]
 
 def brier_score(survival, times, time, event, *, train_time=None, train_event=None,
                 censoring_weight_at: WeightAt = "t",
-                engine: Literal["python", "r"] = "python") -> np.ndarray:
+                engine: Literal["python", "r"] = "python",
+                weights=None, train_weights=None) -> np.ndarray:
     """IPCW Brier score at each of ``times`` (Graf et al. 1999). Returns an array (len(times),).
 
     BS(t) = mean_i [ 1{T_i <= t, event_i} S_i(t)^2 / G(T_i) + 1{T_i > t} (1 - S_i(t))^2 / G(t) ]
@@ -34,6 +35,20 @@ def brier_score(survival, times, time, event, *, train_time=None, train_event=No
     left limit G(T_i-) (pec, riskRegression) instead of G(T_i) (scikit-survival, ipred).
     Times past the scored follow-up, or where G is 0 but a weight is needed, are errors
     naming the limit (scikit-survival silently drops such terms).
+
+    Case weights: ``weights`` (n,), one per scored subject, positive and finite (no unit, only
+    their ratios matter). The score becomes the weighted mean of the same terms,
+
+        BS_w(t) = sum_i w_i term_i(t) / sum_i w_i,
+
+    and, when G is estimated from the scored data, G is the weighted Kaplan-Meier of their
+    censoring times (:class:`CensoringKaplanMeier` with ``weights``: every count of the
+    reverse Kaplan-Meier a sum of weights). With ``train_time`` / ``train_event``, G comes from
+    the training subjects and ``train_weights`` (n_train,) weights them the same way (None:
+    unweighted). Integer weights k equal repeating a subject k times, in the mean and in G.
+    No R package scores case-weighted Brier (riskRegression::Score, pec and ipred have no
+    weights argument), so ``engine="r"`` refuses them; the tests check the definition against
+    R's weighted ``survfit`` for G, a term-by-term computation and replicated rows.
     """
     if censoring_weight_at not in ("t", "t-"):
         raise InvalidParameterError(f"censoring_weight_at must be 't' or 't-', but was {censoring_weight_at!r}")
@@ -49,18 +64,27 @@ def brier_score(survival, times, time, event, *, train_time=None, train_event=No
     from_training = train_time is not None or train_event is not None
     if from_training and (train_time is None or train_event is None):
         raise InvalidParameterError("give both train_time and train_event, or neither")
+    if train_weights is not None and not from_training:
+        raise InvalidParameterError(
+            "train_weights weight the training subjects' censoring distribution: give "
+            "train_time and train_event with them (the scored subjects' weights are `weights`)")
+    w = None if weights is None else case_weights(weights, len(t))
     if engine == "r":
         if from_training:
             raise InvalidParameterError(
                 "engine='r': pec, riskRegression and ipred estimate G from the scored data; "
                 "leave train_time/train_event as None, or use engine='python'")
+        if w is not None:
+            raise InvalidParameterError(
+                "engine='r': riskRegression::Score, pec and ipred::sbrier take no case weights; "
+                "use engine='python' for weights")
         return _brier_r(S.cpu().numpy(), grid, t, e, censoring_weight_at)
     left = censoring_weight_at == "t-"
     if from_training:
-        G = CensoringKaplanMeier(train_time, train_event)
+        G = CensoringKaplanMeier(train_time, train_event, weights=train_weights)
         g_case = G(t, left=left)
     else:
-        G = CensoringKaplanMeier(t, e)
+        G = CensoringKaplanMeier(t, e, weights=w)
         g_case = G.at_fitted_times(left=left)
     g_t = G(grid)
     # a weight is needed for cases (event by t) with G(T_i) = 0, and for controls (T_i > t)
@@ -73,22 +97,28 @@ def brier_score(survival, times, time, event, *, train_time=None, train_event=No
             f"the censoring distribution G (Kaplan-Meier of the {source} data) is 0 from "
             f"t = {G.zero_from:g} (its last censoring), so the weight 1/G is undefined at times "
             f"{grid[undefined][:5].tolist()}; use times < {G.zero_from:g}")
-    return _weighted_squares(S, grid, t, e, g_case, g_t).mean(dim=0).cpu().numpy()
+    terms = _weighted_squares(S, grid, t, e, g_case, g_t)
+    if w is None:
+        return terms.mean(dim=0).cpu().numpy()
+    w_dev = torch.as_tensor(w, device=terms.device)
+    return ((w_dev[:, None] * terms).sum(dim=0) / w_dev.sum()).cpu().numpy()
 
 
 def brier_terms(survival, times, time, event, *, train_time, train_event,
-                censoring_weight_at: WeightAt = "t") -> np.ndarray:
+                censoring_weight_at: WeightAt = "t", train_weights=None) -> np.ndarray:
     """(n, len(times)) each subject's IPCW term of :func:`brier_score` (their mean over
     subjects is the score), with G from the training data, so a term does not depend on which
     other subjects are scored: the mean over any resample of the subjects is the Brier score
     of that resample (what a bootstrap over test subjects needs). Same checks as
-    :func:`brier_score` on the subjects given."""
+    :func:`brier_score` on the subjects given. ``train_weights``: case weights of the
+    training subjects in G; the case-weighted score is sum_i w_i terms_i / sum_i w_i."""
     S = survival_matrix(survival, len(np.asarray(time)), len(increasing_times(times)))
     brier_score(survival, times, time, event, train_time=train_time, train_event=train_event,
-                censoring_weight_at=censoring_weight_at)  # the checks, once, on all subjects
+                censoring_weight_at=censoring_weight_at,
+                train_weights=train_weights)  # the checks, once, on all subjects
     t, e = survival_arrays(time, event, need_events=True)
     grid = increasing_times(times)
-    G = CensoringKaplanMeier(train_time, train_event)
+    G = CensoringKaplanMeier(train_time, train_event, weights=train_weights)
     return _weighted_squares(S, grid, t, e, G(t, left=censoring_weight_at == "t-"), G(grid)).cpu().numpy()
 
 
@@ -108,7 +138,8 @@ def _weighted_squares(S: torch.Tensor, grid, t, e, g_case, g_t) -> torch.Tensor:
 def integrated_brier_score(survival, times, time, event, **kwargs) -> float:
     """Brier score integrated over ``times`` by the trapezoid rule, divided by their span.
 
-    Same arguments as :func:`brier_score`; ``times`` needs at least two values.
+    Same arguments as :func:`brier_score` (``weights`` / ``train_weights`` included: the
+    integral of the case-weighted score); ``times`` needs at least two values.
     """
     grid = increasing_times(times)
     if len(grid) < 2:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pysurvbridge.metrics._inputs import survival_arrays
+from pysurvbridge.metrics._inputs import case_weights, survival_arrays
 
 
 class CensoringKaplanMeier:
@@ -12,15 +12,28 @@ class CensoringKaplanMeier:
     At a time with both events and censorings the events leave the risk set first, so the
     censoring hazard is n_censored / (n_at_risk - n_events): scikit-survival's and prodlim's
     convention. ``G(t)`` is right-continuous; ``G(t, left=True)`` is the left limit G(t-).
+
+    ``weights`` (n,): case weights (positive, finite). Every count above becomes a sum of the
+    subjects' weights (n_censored, n_at_risk, n_events), the weighted Kaplan-Meier that
+    ``survival::survfit(Surv(time, 1 - event) ~ 1, weights = w)`` gives once events are moved
+    just before tied censorings; integer weights k equal repeating a subject k times.
     """
 
-    def __init__(self, time, event) -> None:
+    def __init__(self, time, event, weights=None) -> None:
         t, e = survival_arrays(time, event, "train_")
         self.times, inverse = np.unique(t, return_inverse=True)
-        n_events = np.bincount(inverse, weights=e, minlength=len(self.times))
-        n_total = np.bincount(inverse, minlength=len(self.times))
+        if weights is None:
+            n_events = np.bincount(inverse, weights=e, minlength=len(self.times))
+            n_total = np.bincount(inverse, minlength=len(self.times))
+            at_risk = len(t) - (np.cumsum(n_total) - n_total)
+        else:
+            w = case_weights(weights, len(t), "train_weights")
+            n_events = np.bincount(inverse, weights=e * w, minlength=len(self.times))
+            n_total = np.bincount(inverse, weights=w, minlength=len(self.times))
+            # summed from the last time back, so that at the last time at_risk is exactly
+            # n_total there and a last censoring gives G = 0 exactly
+            at_risk = np.cumsum(n_total[::-1])[::-1]
         n_censored = n_total - n_events
-        at_risk = len(t) - (np.cumsum(n_total) - n_total)
         denominator = at_risk - n_events
         hazard = np.divide(n_censored, denominator, out=np.zeros(len(self.times)),
                            where=denominator > 0)

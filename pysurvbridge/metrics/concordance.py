@@ -10,22 +10,33 @@ import numpy as np
 import pandas as pd
 
 from pysurvbridge.errors import InvalidParameterError
-from pysurvbridge.metrics._fenwick import compiled_counts
-from pysurvbridge.metrics._inputs import as_vector, same_length, survival_arrays
+from pysurvbridge.metrics._fenwick import compiled_counts, compiled_weighted_sums
+from pysurvbridge.metrics._inputs import as_vector, case_weights, same_length, survival_arrays
 from pysurvbridge.metrics.censoring import CensoringKaplanMeier
 
 
-def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray, *,
+def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray,
+                       weights: np.ndarray | None = None, *,
                        _force_numpy: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """For each query q: how many of ``values[:prefix[q]]`` are < ``query[q]``, and how many ==.
 
     With numba installed: a compiled Fenwick-tree sweep, O((n + q) log n). Otherwise a merge-sort tree built level by level in numpy: the prefix [0, L) splits into the aligned
     blocks of the binary digits of L; each level's blocks are sorted once and answered with
     one vectorised searchsorted. O((n + q) log^2 n) time, O(n + q) memory per level.
+    With ``weights`` (n,) (one per value): sums of the weights of those values instead of
+    counts (float64), by the same two methods.
     """
     n = len(values)
     _, ranks = np.unique(np.concatenate([values, query]), return_inverse=True)
     v_rank, q_rank = ranks[:n].astype(np.int64), ranks[n:].astype(np.int64)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if compiled_weighted_sums is not None and not _force_numpy:
+            prefix = np.minimum(np.asarray(prefix, dtype=np.int64), n)
+            return compiled_weighted_sums(v_rank, weights, prefix, q_rank,
+                                          int(ranks.max()) + 1 if len(ranks) else 1)
+        return _prefix_weight_sums_numpy(v_rank, weights, np.asarray(prefix, dtype=np.int64), q_rank,
+                                         int(ranks.max()) + 2 if len(ranks) else 2)
     if compiled_counts is not None and not _force_numpy:
         prefix = np.minimum(np.asarray(prefix, dtype=np.int64), n)
         return compiled_counts(v_rank, prefix, q_rank, int(ranks.max()) + 1 if len(ranks) else 1)
@@ -64,18 +75,58 @@ def prefix_rank_counts(values: np.ndarray, prefix: np.ndarray, query: np.ndarray
     return out_less, out_equal
 
 
-def _at_least(values: np.ndarray, risk: np.ndarray, thresholds: np.ndarray, query_risk: np.ndarray):
-    """Counts of rows with values >= threshold and risk < / == query_risk, and in all."""
+def _prefix_weight_sums_numpy(v_rank, weights, prefix, q_rank, width):
+    """The merge-sort tree of :func:`prefix_rank_counts` carrying weights: each level's blocks
+    are sorted with their weights, and a level-wide cumulative sum answers a block's range."""
+    n = len(v_rank)
+    less = np.zeros(len(q_rank), dtype=np.float64)
+    equal = np.zeros(len(q_rank), dtype=np.float64)
+    positions = np.arange(n, dtype=np.int64)
+    within, w = v_rank.copy(), weights.copy()
+    level = 0
+    while (1 << level) <= max(n, 1):
+        size = 1 << level
+        key = (positions >> level) * width + within
+        perm = np.argsort(key, kind="stable")
+        keys, w = key[perm], w[perm]
+        within = keys - (positions >> level) * width
+        use = (prefix >> level) & 1 == 1
+        if use.any():
+            cum = np.concatenate([[0.0], np.cumsum(w)])
+            q_block = ((prefix[use] >> (level + 1)) << 1)
+            lo = q_block * size
+            lt = np.searchsorted(keys, q_block * width + q_rank[use], side="left")
+            le = np.searchsorted(keys, q_block * width + q_rank[use], side="right")
+            less[use] += cum[lt] - cum[lo]
+            equal[use] += cum[le] - cum[lt]
+        level += 1
+        if size >= n:
+            break
+    return less, equal
+
+
+def _at_least(values: np.ndarray, risk: np.ndarray, thresholds: np.ndarray, query_risk: np.ndarray,
+              weights: np.ndarray | None = None):
+    """Counts of rows with values >= threshold and risk < / == query_risk, and in all (with
+    ``weights``: sums of the rows' weights)."""
     order = np.argsort(-values, kind="stable")
     sorted_desc = -values[order]
     prefix = np.searchsorted(sorted_desc, -thresholds, side="right")
-    less, equal = prefix_rank_counts(risk[order], prefix, query_risk)
-    return less, equal, prefix
+    if weights is None:
+        less, equal = prefix_rank_counts(risk[order], prefix, query_risk)
+        return less, equal, prefix
+    w = weights[order]
+    less, equal = prefix_rank_counts(risk[order], prefix, query_risk, w)
+    return less, equal, np.concatenate([[0.0], np.cumsum(w)])[prefix]
 
 
-def _event_pair_counts(risk, stop, event, start=None, strata=None):
+def _event_pair_counts(risk, stop, event, start=None, strata=None, weights=None):
     """Per event row: comparable rows with lower risk, equal risk, and in all (see
-    :func:`concordance_counting` for which rows are comparable). Returns (rows, less, equal, total)."""
+    :func:`concordance_counting` for which rows are comparable). Returns (rows, less, equal, total).
+
+    With ``weights`` (n,): each comparable row j of event row i counts w_i * w_j (float64),
+    as survival::concordance weights a pair.
+    """
     risk = np.asarray(risk, dtype=np.float64)
     stop = np.asarray(stop, dtype=np.float64)
     event = np.asarray(event)
@@ -89,20 +140,24 @@ def _event_pair_counts(risk, stop, event, start=None, strata=None):
         if not e.any():
             continue
         t, q = t1[e], r[e]
+        w = None if weights is None else weights[idx]
         # at risk at t: stop >= t minus start >= t; then drop rows with an event at t
-        a_less, a_eq, a_all = _at_least(t1, r, t, q)
+        a_less, a_eq, a_all = _at_least(t1, r, t, q, w)
         if has_start:
-            b_less, b_eq, b_all = _at_least(t0, r, t, q)
+            b_less, b_eq, b_all = _at_least(t0, r, t, q, w)
         else:  # nobody enters late
             b_less = b_eq = b_all = 0
-        c_less, c_eq, c_all = _tied_events(t, q)
+        c_less, c_eq, c_all = _tied_events(t, q, None if w is None else w[e])
+        less, equal, total = a_less - b_less - c_less, a_eq - b_eq - c_eq, a_all - b_all - c_all
+        if w is not None:  # times the event row's own weight
+            less, equal, total = w[e] * less, w[e] * equal, w[e] * total
         rows_out.append(idx[e])
-        less_out.append(a_less - b_less - c_less)
-        equal_out.append(a_eq - b_eq - c_eq)
-        total_out.append(a_all - b_all - c_all)
+        less_out.append(less)
+        equal_out.append(equal)
+        total_out.append(total)
     if not rows_out:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
+        empty = np.zeros(0, dtype=np.int64 if weights is None else np.float64)
+        return np.zeros(0, dtype=np.int64), empty, empty, empty
     return tuple(np.concatenate(x) for x in (rows_out, less_out, equal_out, total_out))
 
 
@@ -112,6 +167,8 @@ def concordance_counting(
     event: np.ndarray,
     start: np.ndarray | None = None,
     strata: np.ndarray | None = None,
+    *,
+    weights=None,
 ) -> tuple[float, dict[str, float]]:
     """Harrell's C for (start, stop] data, as ``survival::concordance`` on a coxph fit.
 
@@ -120,8 +177,15 @@ def concordance_counting(
     ``risk`` is higher, discordant when lower, tied (counted 1/2) when equal. Pairs tied on
     the event time are not compared. Returns (C, counts) with counts concordant, discordant,
     tied_risk. Higher ``risk`` means earlier events. O(n log^2 n) time.
+
+    ``weights`` (n,): case weights, positive and finite, one per row. A pair (event row i,
+    comparable row j) then counts w_i * w_j, as ``survival::concordance(Surv(start, stop,
+    event) ~ risk + strata(s), weights = w, reverse = TRUE)`` weights it; the counts are these
+    weighted sums (R's ``$count``), C = (concordant + tied / 2) / (their total). Integer
+    weights k equal repeating a row k times. None: every pair counts 1 (integer counts).
     """
-    _, less, equal, total = _event_pair_counts(risk, stop, event, start, strata)
+    w = None if weights is None else case_weights(weights, len(np.asarray(stop)))
+    _, less, equal, total = _event_pair_counts(risk, stop, event, start, strata, w)
     conc, tied = float(less.sum()), float(equal.sum())
     disc = float(total.sum()) - conc - tied
     n = conc + disc + tied
@@ -129,13 +193,17 @@ def concordance_counting(
     return float(c), {"concordant": conc, "discordant": disc, "tied_risk": tied}
 
 
-def _tied_events(t: np.ndarray, q: np.ndarray):
-    """For each event: events at the same time with lower / equal risk (itself included), all.
+def _tied_events(t: np.ndarray, q: np.ndarray, w: np.ndarray | None = None):
+    """For each event: events at the same time with lower / equal risk (itself included), all
+    (with ``w``, the events' weights: sums of their weights).
 
     Only events sharing their time with another event need work: those are lexsorted by
     (time, risk) and counted from group boundaries; O(n log n).
     """
-    less, equal, total = np.zeros(len(t), np.int64), np.ones(len(t), np.int64), np.ones(len(t), np.int64)
+    if w is None:
+        less, equal, total = np.zeros(len(t), np.int64), np.ones(len(t), np.int64), np.ones(len(t), np.int64)
+    else:
+        less, equal, total = np.zeros(len(t)), w.copy(), w.copy()
     by_time = np.argsort(t)
     ts = t[by_time]
     shared = np.zeros(len(t), dtype=bool)
@@ -144,11 +212,12 @@ def _tied_events(t: np.ndarray, q: np.ndarray):
     shared[:-1] |= same
     rows = by_time[shared]
     if len(rows):
-        less[rows], equal[rows], total[rows] = _tied_group_counts(t[rows], q[rows])
+        less[rows], equal[rows], total[rows] = _tied_group_counts(t[rows], q[rows],
+                                                                  None if w is None else w[rows])
     return less, equal, total
 
 
-def _tied_group_counts(t: np.ndarray, q: np.ndarray):
+def _tied_group_counts(t: np.ndarray, q: np.ndarray, w: np.ndarray | None = None):
     n = len(t)
     order = np.lexsort((q, t))
     ts, qs = t[order], q[order]
@@ -160,6 +229,15 @@ def _tied_group_counts(t: np.ndarray, q: np.ndarray):
     t_start = np.maximum.accumulate(np.where(new_t, idx, 0))
     tq_start = np.maximum.accumulate(np.where(new_tq, idx, 0))
     t_id, tq_id = np.cumsum(new_t) - 1, np.cumsum(new_tq) - 1
+    if w is not None:
+        ws = w[order]
+        cum = np.concatenate([[0.0], np.cumsum(ws)])
+        less, equal, total = np.empty(n), np.empty(n), np.empty(n)
+        # lower risk at the same time: the (time, risk) groups before one's own in its time group
+        less[order] = cum[tq_start] - cum[t_start]
+        equal[order] = np.bincount(tq_id, weights=ws)[tq_id]
+        total[order] = np.bincount(t_id, weights=ws)[t_id]
+        return less, equal, total
     less, equal, total = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     less[order] = tq_start - t_start
     equal[order] = np.bincount(tq_id)[tq_id]
@@ -167,19 +245,29 @@ def _tied_group_counts(t: np.ndarray, q: np.ndarray):
     return less, equal, total
 
 
-def concordance_harrell(risk, time, event, *, return_pairs: bool = False) -> float | tuple[float, int]:
+def concordance_harrell(risk, time, event, *, weights=None,
+                        return_pairs: bool = False) -> float | tuple[float, int | float]:
     """Harrell's C: higher ``risk`` should mean an earlier event.
 
     A pair (i, j) is comparable when i has an event and T_i < T_j, or T_i = T_j with j
     censored (survival::concordance and scikit-survival agree on this); ties in risk count 1/2.
     ``risk``, ``time``, ``event``: (n,) arrays or tensors. Returns C, or (C, number of
     comparable pairs) with ``return_pairs=True``. O(n log^2 n) time, O(n) memory.
+
+    ``weights`` (n,): case weights (positive, finite; no unit, only their ratios matter).
+    Each comparable pair (i, j) then counts w_i * w_j, the weight of the subject with the
+    event times that of the other, which is what ``survival::concordance(Surv(time, event) ~
+    risk, weights = w, reverse = TRUE)`` computes (checked against R to 1e-12, ties included);
+    integer weights k equal repeating a subject k times. With weights, ``return_pairs`` gives
+    the sum of w_i * w_j over the comparable pairs (a float) instead of their number.
     """
     t, e = survival_arrays(time, event, need_events=True)
     r = as_vector(risk, "risk")
     same_length("risk", r, len(t))
-    c, counts = concordance_counting(r, t, e)
-    pairs = int(counts["concordant"] + counts["discordant"] + counts["tied_risk"])
+    w = None if weights is None else case_weights(weights, len(t))
+    c, counts = concordance_counting(r, t, e, weights=w)
+    pairs = counts["concordant"] + counts["discordant"] + counts["tied_risk"]
+    pairs = int(pairs) if w is None else float(pairs)
     return (c, pairs) if return_pairs else c
 
 

@@ -76,7 +76,8 @@ def direct_r(r, model, ties, w, tight=True):
     p = len(COVS)
     mat = lambda name: np.asarray(r.to_numpy(r.call("as.vector", r.element(fit, name), package="base"))).reshape(p, p)  # noqa: E731
     return {"coef": np.asarray(r.to_numpy(r.element(fit, "coefficients"))), "var": mat("naive.var"),
-            "robust_var": mat("var"), "loglik": np.asarray(r.to_numpy(r.element(fit, "loglik")))}
+            "robust_var": mat("var"), "loglik": np.asarray(r.to_numpy(r.element(fit, "loglik"))),
+            "concordance": float(np.asarray(r.to_numpy(r.element(fit, "concordance")))[5])}
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
@@ -93,6 +94,7 @@ def test_weighted_fits_equal_direct_coxph(r_session, weighted, model, ties):
         np.testing.assert_allclose(fit.robust_var.to_numpy(), ref["robust_var"], rtol=0, atol=tol, err_msg=engine)
         assert fit.loglik == pytest.approx(ref["loglik"][1], abs=tol)
         assert fit.loglik_null == pytest.approx(ref["loglik"][0], abs=tol)
+        assert fit.concordance == pytest.approx(ref["concordance"], abs=1e-12)  # pairs weighted w_i w_j
     assert "weights = `(weights)`" in fit.r_call
 
 
