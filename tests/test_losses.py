@@ -193,3 +193,27 @@ def test_linear_and_log_paths_agree(with_start, with_strata):
         out[method] = (value.detach().numpy(), eta.grad.numpy())
     np.testing.assert_allclose(out["linear"][0], out["log"][0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out["linear"][1], out["log"][1], rtol=1e-10, atol=1e-12)
+
+
+def test_integer_weights_equal_repeated_rows_under_breslow_ties():
+    """Closed form: with Breslow ties a weight k is k copies of the row (np.repeat), (start,
+    stop] rows and strata included, for "sum" and "mean" (per weighted event = per repeated
+    event). Efron does not have this property by design (R's weighted Efron treats a row of
+    weight k as one event of weight k, not as k tied events); R's values are checked above."""
+    df = heavy_ties_frame(n=120)
+    k = np.random.default_rng(5).integers(1, 4, 120)
+    eta = np.random.default_rng(6).normal(size=120)
+    rep = df.loc[df.index.repeat(k)]
+    t = lambda a: torch.tensor(np.asarray(a, dtype=float))  # noqa: E731
+    for reduction in ("sum", "mean"):
+        weighted = cox_nll(t(eta), t(df["stop"]), t(df["event"]), start=t(df["start"]), strata=t(df["g"]),
+                           ties="breslow", weights=t(k), reduction=reduction)
+        repeated = cox_nll(t(np.repeat(eta, k)), t(rep["stop"]), t(rep["event"]), start=t(rep["start"]),
+                           strata=t(rep["g"]), ties="breslow", reduction=reduction)
+        assert weighted.item() == pytest.approx(repeated.item(), rel=1e-12)
+    # censored rows alone repeated: Efron too (no event is copied, so no tie is made)
+    k_cens = np.where(df["event"] == 1, 1, k)
+    rep = df.loc[df.index.repeat(k_cens)]
+    weighted = cox_nll(t(eta), t(df["stop"]), t(df["event"]), start=t(df["start"]), weights=t(k_cens))
+    repeated = cox_nll(t(np.repeat(eta, k_cens)), t(rep["stop"]), t(rep["event"]), start=t(rep["start"]))
+    assert weighted.item() == pytest.approx(repeated.item(), rel=1e-12)

@@ -112,3 +112,51 @@ def test_closed_form_gradient_passes_gradcheck():
     s, f = make_intervals(rng.uniform(0, 30, 20), rng.binomial(1, 0.5, 20), [0, 10, 20, 30])
     z = torch.tensor(rng.normal(scale=3, size=(20, 3)), requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: discrete_nll(x, torch.tensor(s), torch.tensor(f)), (z,))
+
+
+# ---------------------------------------------------------------------- case weights
+def _weighted_case(n=40, seed=3):
+    rng = np.random.default_rng(seed)
+    t, e = rng.uniform(0, 30, n), rng.binomial(1, 0.5, n)
+    s, f = make_intervals(t, e, [0, 10, 20, 30])
+    return rng.normal(size=(n, 3)), s, f, rng.integers(1, 4, n)
+
+
+def test_integer_weights_equal_repeated_rows():
+    """Closed form: a weight k on a subject is k copies of its row (np.repeat), for "sum" and
+    for "mean" (sum of the weights = number of rows of the repeated data)."""
+    logit, s, f, k = _weighted_case()
+    for reduction in ("sum", "mean"):
+        weighted = discrete_nll(torch.tensor(logit), torch.tensor(s), torch.tensor(f),
+                                weights=torch.tensor(k, dtype=torch.float64), reduction=reduction)
+        repeated = discrete_nll(*(torch.tensor(np.repeat(a, k, axis=0)) for a in (logit, s, f)), reduction=reduction)
+        assert weighted.item() == pytest.approx(repeated.item(), rel=1e-12, abs=1e-12)
+    # and eq. 13 written out with the weights (the first test's reference)
+    h = 1 / (1 + np.exp(-logit))
+    expected = -(k[:, None] * (s * np.log(1 - h) + f * np.log(h))).sum() / k.sum()
+    got = discrete_nll(torch.tensor(logit), torch.tensor(s), torch.tensor(f), weights=torch.tensor(k * 1.0))
+    assert got.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_unit_weights_are_bit_identical_and_zero_weights_drop_rows():
+    logit, s, f, _ = _weighted_case()
+    z = torch.tensor(logit, requires_grad=True)
+    plain = discrete_nll(z, torch.tensor(s), torch.tensor(f))
+    (g_plain,) = torch.autograd.grad(plain, z)
+    ones = discrete_nll(z, torch.tensor(s), torch.tensor(f), weights=torch.ones(len(s), dtype=torch.float64))
+    (g_ones,) = torch.autograd.grad(ones, z)
+    assert ones.item() == plain.item() and torch.equal(g_ones, g_plain)
+    keep = np.arange(len(s)) % 3 != 0  # weight 0 = the row left out (closed form)
+    w = torch.tensor(keep.astype(float))
+    dropped = discrete_nll(*(torch.tensor(a[keep]) for a in (logit, s, f)))
+    assert discrete_nll(torch.tensor(logit), torch.tensor(s), torch.tensor(f), weights=w).item() == pytest.approx(
+        dropped.item(), rel=1e-12)
+
+
+def test_bad_weights():
+    logit, s, f, _ = _weighted_case(n=4)
+    args = (torch.tensor(logit), torch.tensor(s), torch.tensor(f))
+    with pytest.raises(InvalidParameterError, match=r"weights must have shape \(4,\)"):
+        discrete_nll(*args, weights=torch.ones(3))
+    with pytest.raises(InvalidParameterError, match=r"negative, NaN or infinite in rows \[1, 3\]"):
+        discrete_nll(*args, weights=torch.tensor([1.0, -1.0, 1.0, float("nan")]))

@@ -71,3 +71,36 @@ def test_bad_inputs():
         elbo(x, dec, mu, logvar, reconstruction="poisson")
     with pytest.raises(InvalidParameterError, match="sd must be positive"):
         elbo(x, dec, mu, logvar, sd=0.0)
+
+
+# ---------------------------------------------------------------------- case weights
+@pytest.mark.parametrize("kind", ["gaussian", "bernoulli"])
+def test_integer_weights_equal_repeated_subjects(kind):
+    """Closed form: a weight k multiplies the subject's whole negative ELBO, i.e. k copies of
+    the subject (np.repeat); "mean" divides by the sum of the weights = the repeated n."""
+    x, dec, mu, logvar = _inputs(n=7)
+    k = np.array([1, 3, 2, 1, 4, 2, 1])
+    w = torch.tensor(k, dtype=torch.float64)
+    rep = [torch.tensor(np.repeat(a.numpy(), k, axis=0)) for a in (x, dec, mu, logvar)]
+    for reduction in ("sum", "mean"):
+        got = elbo(x, dec, mu, logvar, beta=0.7, reconstruction=kind, weights=w, reduction=reduction)
+        ref = elbo(*rep, beta=0.7, reconstruction=kind, reduction=reduction)
+        assert got.item() == pytest.approx(ref.item(), rel=1e-12)
+    per = elbo(x, dec, mu, logvar, beta=0.7, reconstruction=kind, reduction="none")
+    np.testing.assert_allclose(elbo(x, dec, mu, logvar, beta=0.7, reconstruction=kind, weights=w,
+                                    reduction="none").numpy(), k * per.numpy(), rtol=1e-15)
+
+
+def test_unit_weights_are_bit_identical():
+    x, dec, mu, logvar = _inputs()
+    for dtype in (torch.float64, torch.float32):
+        leaves = [t.to(dtype).requires_grad_() for t in (dec, mu, logvar)]
+        plain = elbo(x.to(dtype), *leaves, beta=0.5)
+        unit = elbo(x.to(dtype), *leaves, beta=0.5, weights=torch.ones(5, dtype=torch.float64))
+        g_plain, g_unit = torch.autograd.grad(plain, leaves), torch.autograd.grad(unit, leaves)
+        assert unit.dtype == dtype and unit.item() == plain.item()
+        assert all(torch.equal(a, b) for a, b in zip(g_unit, g_plain))
+    with pytest.raises(InvalidParameterError, match=r"weights must have shape \(5,\)"):
+        elbo(x, dec, mu, logvar, weights=torch.ones(2))
+    with pytest.raises(InvalidParameterError, match=r"NaN or infinite in rows \[2\]"):
+        elbo(x, dec, mu, logvar, weights=torch.tensor([1.0, 1.0, float("inf"), 1.0, 1.0]))

@@ -148,3 +148,55 @@ def test_a_component_that_overflows_leaves_the_gradient_finite():
     tiny, _ = loss(3.0)              # z = e^3 x 3.69 = 74, below the cap: survival exp(-e^74) = 0 too
     assert torch.isfinite(overflowing) and overflowing.item() == tiny.item()
     assert all(torch.isfinite(g).all() for g in grads)
+
+
+# ---------------------------------------------------------------------- case weights
+def _weighted_case(n=30, P=3, M=2, seed=4):
+    shape, scale, logit = _params(n, P, M, seed)
+    rng = np.random.default_rng(seed)
+    t = torch.tensor(rng.uniform(0.2, 3.0, (n, P)))
+    d = torch.tensor(rng.binomial(1, 0.5, (n, P)).astype(float))
+    return (shape, scale, logit), t, d, rng.integers(1, 4, n)
+
+
+def _repeat(a, k):
+    return torch.tensor(np.repeat(a.numpy(), k, axis=0))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_integer_weights_equal_repeated_subjects(reduction):
+    """Closed form: a weight k on a subject is k copies of it (np.repeat over the first axis),
+    in both likelihoods; "mean" divides by the sum of the weights = the repeated n."""
+    params, t, d, k = _weighted_case()
+    w = torch.tensor(k, dtype=torch.float64)
+    pairs = [(0, 1), (1, 2)]
+    rep = [_repeat(p, k) for p in params]
+    nll_w = weibull_mixture_nll(*params, t, d, weights=w, reduction=reduction)
+    nll_r = weibull_mixture_nll(*rep, _repeat(t, k), _repeat(d, k), reduction=reduction)
+    assert nll_w.item() == pytest.approx(nll_r.item(), rel=1e-12)
+    traj_w = trajectory_nll(*params, t, d, pairs, weights=w, reduction=reduction)
+    traj_r = trajectory_nll(*rep, _repeat(t, k), _repeat(d, k), pairs, reduction=reduction)
+    assert traj_r.item() != 0 and traj_w.item() == pytest.approx(traj_r.item(), rel=1e-12)
+
+
+def test_weights_against_scipy_and_unit_weights_bit_identical():
+    """-sum_i w_i sum_p [d log f + (1 - d) log S] with scipy's Weibull mixture (the module's reference)."""
+    params, t, d, k = _weighted_case(n=12)
+    log_f = _scipy_mixture(*params, t, "pdf")
+    log_s = _scipy_mixture(*params, t, "sf")
+    dn = d.numpy()
+    expected = -(k[:, None] * (dn * log_f + (1 - dn) * log_s)).sum()
+    got = weibull_mixture_nll(*params, t, d, weights=torch.tensor(k * 1.0))
+    assert got.item() == pytest.approx(expected, rel=1e-10)
+    leaves = [p.clone().requires_grad_() for p in params]
+    plain = weibull_mixture_nll(*leaves, t, d, reduction="mean") + trajectory_nll(*leaves, t, d, [(0, 2)])
+    g_plain = torch.autograd.grad(plain, leaves)
+    ones = torch.ones(12, dtype=torch.float64)
+    unit = (weibull_mixture_nll(*leaves, t, d, weights=ones, reduction="mean")
+            + trajectory_nll(*leaves, t, d, [(0, 2)], weights=ones))
+    g_unit = torch.autograd.grad(unit, leaves)
+    assert unit.item() == plain.item() and all(torch.equal(a, b) for a, b in zip(g_unit, g_plain))
+    with pytest.raises(InvalidParameterError, match=r"weights must have shape \(12,\)"):
+        weibull_mixture_nll(*params, t, d, weights=torch.ones(11))
+    with pytest.raises(InvalidParameterError, match=r"in rows \[0\]"):
+        trajectory_nll(*params, t, d, [(0, 1)], weights=torch.tensor([-1.0] + [1.0] * 11))

@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.losses._weights import case_weights, weight_total
 
 __all__ = ["discrete_nll", "proportional_hazard_logits"]
 
@@ -16,6 +17,7 @@ def discrete_nll(
     survived: torch.Tensor,
     failed: torch.Tensor,
     *,
+    weights: torch.Tensor | None = None,
     reduction: Literal["mean", "sum"] = "mean",
 ) -> torch.Tensor:
     """Negative log-likelihood of discrete-time survival (Gensheimer & Narasimhan 2019, eq. 13).
@@ -27,6 +29,10 @@ def discrete_nll(
     Args:
         hazard_logit: (n, J) logits of the interval hazards, any float dtype and device.
         survived, failed: (n, J) 0/1 indicators from :func:`pysurvbridge.data.intervals.make_intervals`.
+        weights: (n,) non-negative case weights, one per subject: the loss is the weighted sum
+            of the subjects' terms, ``-sum_i w_i [sum_j s_ij log(1 - h_ij) + f_ij log h_ij]``
+            (integer weights equal repeating the rows), and "mean" divides by the sum of the weights (equal weights give the
+            unweighted mean). None: every weight 1 (the unweighted loss, computed as before).
         reduction: "sum", or "mean" over subjects (the paper's Keras loss: sum over intervals,
             mean over the batch).
 
@@ -41,9 +47,13 @@ def discrete_nll(
         if tuple(y.shape) != tuple(hazard_logit.shape):
             raise InvalidParameterError(
                 f"{name} must have the shape of hazard_logit {tuple(hazard_logit.shape)}, but has {tuple(y.shape)}")
-    nll = _DiscreteNLL.apply(hazard_logit, survived.to(hazard_logit.dtype), failed.to(hazard_logit.dtype))
+    s, f = survived.to(hazard_logit.dtype), failed.to(hazard_logit.dtype)
+    w = case_weights(weights, hazard_logit.shape[0], hazard_logit)
+    if w is not None:  # the weight of a subject scales its indicators: w s softplus(z) + w f softplus(-z)
+        s, f = s * w.unsqueeze(1), f * w.unsqueeze(1)
+    nll = _DiscreteNLL.apply(hazard_logit, s, f)
     if reduction == "mean":
-        nll = nll / max(hazard_logit.shape[0], 1)
+        nll = nll / max(hazard_logit.shape[0], 1) if w is None else nll / weight_total(w)
     return nll
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.losses._weights import case_weights, weight_total
 
 __all__ = ["elbo", "gaussian_kl"]
 
@@ -18,7 +19,8 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def elbo(x: torch.Tensor, decoded: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
          beta: float = 1.0, reconstruction: Literal["gaussian", "bernoulli"] = "gaussian",
-         sd: float = 1.0, reduction: Literal["mean", "sum", "none"] = "mean") -> torch.Tensor:
+         sd: float = 1.0, weights: torch.Tensor | None = None,
+         reduction: Literal["mean", "sum", "none"] = "mean") -> torch.Tensor:
     """Negative beta-ELBO: -log p(x | z) + beta KL(q(z | x) || N(0, I)) per subject (eq. 1),
     with one sample z behind ``decoded``.
 
@@ -29,6 +31,12 @@ def elbo(x: torch.Tensor, decoded: torch.Tensor, mu: torch.Tensor, logvar: torch
             ("bernoulli", x in [0, 1]: binary cross-entropy, the usual choice for grey images).
         mu, logvar: (n, L) the encoder's posterior mean and log variance.
         beta: weight of the KL term. reduction: "mean" or "sum" over subjects, or "none" (n,).
+        weights: (n,) non-negative case weights, one per subject. A weight multiplies the
+            subject's whole negative ELBO, reconstruction and beta KL alike (the ELBO is a sum
+            of per-subject terms, so integer weights equal repeating the subjects): "sum" is
+            sum_i w_i ELBO_i, "mean" divides it by sum_i w_i (equal weights give the
+            unweighted mean), "none" gives the (n,) weighted terms w_i ELBO_i. None: every
+            weight 1, computed as without weights.
     """
     if x.shape != decoded.shape or x.dim() != 2:
         raise InvalidParameterError(f"x and decoded must have one shape (n, D), but have {tuple(x.shape)} "
@@ -45,10 +53,14 @@ def elbo(x: torch.Tensor, decoded: torch.Tensor, mu: torch.Tensor, logvar: torch
     else:
         raise InvalidParameterError(f"reconstruction must be 'gaussian' or 'bernoulli', but was {reconstruction!r}")
     per = nll + beta * gaussian_kl(mu, logvar)
+    if reduction not in ("mean", "sum", "none"):
+        raise InvalidParameterError(f"reduction must be 'mean', 'sum' or 'none', but was {reduction!r}")
+    w = case_weights(weights, x.shape[0], per)
+    if w is not None:
+        per = per * w
+        return per if reduction == "none" else per.sum() if reduction == "sum" else per.sum() / weight_total(w)
     if reduction == "none":
         return per
     if reduction == "sum":
         return per.sum()
-    if reduction == "mean":
-        return per.mean()
-    raise InvalidParameterError(f"reduction must be 'mean', 'sum' or 'none', but was {reduction!r}")
+    return per.mean()

@@ -5,6 +5,12 @@ Parameters come per subject i, state p and mixture component m as tensors of sha
 ``logit_weight`` (the mixture weights are softmax over m). Component m has
 S_m(t) = exp(-(t / beta)^eta) and f_m(t) = (eta / t) (t / beta)^eta S_m(t); the state's
 distribution is the mixture (eqs. 4-5), computed in log space with log-sum-exp over m.
+
+**Case weights.** :func:`weibull_mixture_nll` and :func:`trajectory_nll` take ``weights``, (n,)
+non-negative, one per subject i: each subject's term (summed over its states, or over the
+trajectory pairs) is multiplied by w_i, so integer weights equal repeating the subjects, and
+"mean" divides by the sum of the weights instead of n (equal weights give the unweighted
+mean). None is every weight 1, computed as without weights.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from typing import Literal, Sequence
 import torch
 
 from pysurvbridge.errors import InvalidParameterError
+from pysurvbridge.losses._weights import case_weights, weight_total
 
 __all__ = ["weibull_mixture_log_survival", "weibull_mixture_log_density", "weibull_mixture_nll",
            "trajectory_nll"]
@@ -62,12 +69,17 @@ def weibull_mixture_log_density(log_shape: torch.Tensor, log_scale: torch.Tensor
     return torch.logsumexp(log_w + log_shape - log_t + z - torch.exp(z), dim=-1)
 
 
-def _reduce(total: torch.Tensor, n: int, reduction: Reduction) -> torch.Tensor:
+def _reduce(total: torch.Tensor, n: int, reduction: Reduction, w: torch.Tensor | None = None) -> torch.Tensor:
     if reduction == "sum":
         return total
     if reduction == "mean":
-        return total / max(n, 1)
+        return total / max(n, 1) if w is None else total / weight_total(w)
     raise InvalidParameterError(f"reduction must be 'sum' or 'mean', but was {reduction!r}")
+
+
+def _per_subject(w: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(n,) weights shaped to broadcast over ``like``'s axes after the first."""
+    return w.reshape(w.shape[0], *([1] * (like.dim() - 1)))
 
 
 def _targets(time: torch.Tensor, event: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,7 +91,7 @@ def _targets(time: torch.Tensor, event: torch.Tensor, like: torch.Tensor) -> tup
 
 
 def weibull_mixture_nll(log_shape: torch.Tensor, log_scale: torch.Tensor, logit_weight: torch.Tensor,
-                        time: torch.Tensor, event: torch.Tensor, *,
+                        time: torch.Tensor, event: torch.Tensor, *, weights: torch.Tensor | None = None,
                         reduction: Reduction = "sum") -> torch.Tensor:
     """Negative log-likelihood over states: -sum_i sum_p [d_ip log f_p(t_ip) + (1 - d_ip) log S_p(t_ip)].
 
@@ -87,9 +99,12 @@ def weibull_mixture_nll(log_shape: torch.Tensor, log_scale: torch.Tensor, logit_
     is eq. 6 (competing risks, or a single event, with the censoring state as a state of its
     own); with each state's own observed time it is eq. 7 (multi-event, with the event-free
     state). Observed times (``event == 1``) must be > 0 (a Weibull density at 0 is 0 or
-    infinite). ``reduction``: "sum" or "mean" over subjects.
+    infinite). ``weights``: (n,) case weights, -sum_i w_i sum_p [...] (see the module
+    docstring). ``reduction``: "sum", or "mean" over subjects (divided by n, or by the sum of
+    the weights).
     """
     t, d = _targets(time, event, log_shape)
+    w = None if weights is None else case_weights(weights, t.shape[0], log_shape)
     observed = d > 0
     if bool((observed & (t <= 0)).any()):
         raise InvalidParameterError("observed event times must be > 0 for a Weibull density")
@@ -102,25 +117,30 @@ def weibull_mixture_nll(log_shape: torch.Tensor, log_scale: torch.Tensor, logit_
                                          torch.where(zero, torch.ones_like(t), t))
     log_s = torch.where(zero, torch.zeros_like(log_s), log_s)
     per = torch.where(observed, d * log_f, torch.zeros_like(log_f)) + (1.0 - d) * log_s
-    return _reduce(-per.sum(), t.shape[0], reduction)
+    if w is not None:
+        per = per * _per_subject(w, per)
+    return _reduce(-per.sum(), t.shape[0], reduction, w)
 
 
 def trajectory_nll(log_shape: torch.Tensor, log_scale: torch.Tensor, logit_weight: torch.Tensor,
                    time: torch.Tensor, event: torch.Tensor, trajectories: Sequence[tuple[int, int]], *,
-                   reduction: Reduction = "sum") -> torch.Tensor:
+                   weights: torch.Tensor | None = None, reduction: Reduction = "sum") -> torch.Tensor:
     """The trajectory term (eq. 8): -sum_i sum_(A, B) d_iA d_iB log S_B(T_iA).
 
     For every ordered pair (A, B) of state indices (A known to precede B), each subject with
     both events observed adds -log of the survival of B at A's time: it pushes the model to
     say B has not happened yet when A happens. The paper evaluates S_B at T_A; a later
     refactor of the public reference code evaluates S_B(T_B), which this function does not.
-    Zero when no subject has both events of a pair. ``time``/``event`` (n, P) as
-    :func:`weibull_mixture_nll`.
+    Zero when no subject has both events of a pair. ``time``/``event`` (n, P), ``weights``
+    (n,) (-sum_i w_i sum_(A, B) [...]) and ``reduction`` as :func:`weibull_mixture_nll`.
     """
     t, d = _targets(time, event, log_shape)
+    w = None if weights is None else case_weights(weights, t.shape[0], log_shape)
     total = log_shape.new_zeros(())
     for a, b in trajectories:
         both = d[:, a] * d[:, b]
+        if w is not None:
+            both = both * w
         log_s_b = weibull_mixture_log_survival(log_shape[:, b], log_scale[:, b], logit_weight[:, b], t[:, a])
         total = total - (both * log_s_b).sum()
-    return _reduce(total, t.shape[0], reduction)
+    return _reduce(total, t.shape[0], reduction, w)

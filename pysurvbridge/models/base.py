@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from pysurvbridge.data.events import SurvivalData
-from pysurvbridge.data.fingerprint import data_fingerprint
+from pysurvbridge.data.fingerprint import data_fingerprint, hash_arrays
 from pysurvbridge.errors import (
     InvalidParameterError,
     InvalidSurvivalDataError,
@@ -49,6 +49,7 @@ from pysurvbridge.models.batches import (
     iterate_batches,
     split_validation,
     stream_fingerprint,
+    validation_rows,
 )
 from pysurvbridge.models.checkpoint import Checkpoint, check_checkpoint_args
 from pysurvbridge.models.training import TrainingLog, make_optimizer, resolve_device
@@ -99,18 +100,42 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         """Loss targets from (n,) float64 time and (n,) event on the training device."""
         return (time, event)
 
-    def _train_step(self, inputs, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """One batch's loss with the parameters' gradients set (the optimizer steps next)."""
-        loss = self._loss(self._forward(inputs), targets)
+    def _train_step(self, inputs, targets: tuple[torch.Tensor, ...], weights: torch.Tensor | None = None
+                    ) -> torch.Tensor:
+        """One batch's loss with the parameters' gradients set (the optimizer steps next);
+        ``weights``: the batch's (rows,) float64 case weights, or None (an unweighted fit)."""
+        loss = self._weighted_loss(self._forward(inputs), targets, weights)
         loss.backward()
         return loss
 
-    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...],
+              weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The batch's loss; a model that accepts ``sample_weight`` (see
+        :meth:`_sample_weight_refusal`) takes the batch's (rows,) case weights as ``weights``."""
         raise NotImplementedError
 
-    def _after_fit(self, inputs, targets: tuple[torch.Tensor, ...]) -> None:
+    def _weighted_loss(self, output, targets: tuple[torch.Tensor, ...], weights: torch.Tensor | None):
+        """:meth:`_loss`, given ``weights`` only when there are some (a subclass written before
+        case weights keeps its two-argument ``_loss``)."""
+        return self._loss(output, targets) if weights is None else self._loss(output, targets, weights)
+
+    def _sample_weight_refusal(self) -> str | None:
+        """Why this model cannot train with ``fit(..., sample_weight=)``, or None when it can (its
+        :meth:`_loss`, :meth:`_train_step` and :meth:`_after_fit` take the case weights)."""
+        return "its loss takes no case weights"
+
+    def _row_weights(self, data, weights: np.ndarray) -> np.ndarray:
+        """The case weight of each row :meth:`_prepare` makes of ``data`` from the weights of
+        its subjects (in the order of the data's subjects); the same for one row per subject."""
+        return weights
+
+    def _n_subjects(self, data) -> int:
+        """How many subjects ``data`` (an in-memory container) holds: the length of ``sample_weight``."""
+        return len(data)
+
+    def _after_fit(self, inputs, targets: tuple[torch.Tensor, ...], weights: torch.Tensor | None = None) -> None:
         """Called after in-memory training (eval mode, no grad) with the training inputs and
-        targets from :meth:`_prepare`."""
+        targets from :meth:`_prepare` (and the rows' case weights, only when the fit has some)."""
 
     def _after_stream_fit(self, source: Iterable) -> None:
         """Called after streamed training (eval mode, no grad) with the source (a model that
@@ -216,7 +241,7 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             self.covariates_ = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, **options) -> "SurvivalModel":
+    def fit(self, X, y=None, sample_weight=None, **options) -> "SurvivalModel":
         """Train the network; returns self.
 
         Args:
@@ -228,6 +253,17 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             y: with an array or DataFrame ``X``: scikit-survival's structured array (a bool
                 event field and a float time field, any names), a DataFrame with the columns
                 (event, time), or an ``(event, time)`` tuple.
+            sample_weight: case weights, one per subject in the order of the data's subjects
+                (of ``X``'s rows with ``y``), each finite and > 0: the loss is the weighted sum of
+                the subjects' terms, divided by the sum of the weights where it is a mean, so
+                integer weights equal repeating the subjects and weights of 1 give the
+                unweighted fit (the scaler, and each model's data-derived set-up, e.g. a
+                Breslow baseline, are weighted too). A container that carries case weights of
+                its own (``data.weights``) is weighted by them; giving both is an error. A
+                validation fraction takes its subjects' weights (a validation container, its
+                own), minibatches their rows', and a checkpoint records the weights'
+                fingerprint. Refused for a streamed source, with ``distributed=True``, and by a
+                model whose loss takes no weights (the error says why).
             **options: the training options of the constructor for this call only (epochs,
                 batch_size, lr, weight_decay, optimizer, validation, patience, device,
                 verbose, random_state; ``seed`` is accepted for random_state), and
@@ -267,15 +303,75 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         opts = self._fit_options(options)
         data, names = self._training_data(X, y)
         self._check_params()
+        own = self._data_weights(data) if isinstance(data, self.in_memory_types) else None
+        if sample_weight is not None or own is not None:
+            opts["sample_weight"] = self._check_sample_weight(sample_weight, data, bool(opts.get("distributed")), own)
         self._fit(data, **opts)
         self._set_feature_facts(names, positional=y is not None and names is None)
         return self
 
+    def _data_weights(self, data) -> np.ndarray | None:
+        """The case weights an in-memory container carries itself (``data.weights``), one per
+        subject in the order of its subjects, or None."""
+        own = getattr(data, "weights", None)
+        return None if own is None else np.asarray(own, dtype=np.float64)
+
+    def _check_sample_weight(self, sample_weight, data, distributed: bool, own: np.ndarray | None = None
+                             ) -> np.ndarray:
+        """The case weights of a fit as a fresh (subjects,) float64 array: ``sample_weight``, or
+        the container's own weights ``own``; checked: a model, a data source and an option that
+        can use them; one weight per subject; finite and > 0. Errors name the argument and the
+        first offending rows."""
+        name = type(self).__name__
+        if sample_weight is not None and own is not None:
+            raise InvalidParameterError(
+                f"sample_weight was given, but the {type(data).__name__} carries case weights of its own (its "
+                "weights); give the weights once: leave sample_weight out, or build the data without weights")
+        reason = self._sample_weight_refusal()
+        if reason is not None:
+            what = "sample_weight" if sample_weight is not None else "sample_weight (here the data's own case weights)"
+            raise InvalidParameterError(f"{name} does not support {what}: {reason}")
+        if sample_weight is None:
+            sample_weight = own
+        if not isinstance(data, self.in_memory_types):
+            raise InvalidParameterError(
+                f"sample_weight is not supported with a streamed source ({type(data).__name__}): the weights follow "
+                "the order of the data's subjects, which a stream of minibatches does not give; fit a "
+                f"{' or '.join(t.__name__ for t in self.in_memory_types)} in memory, or leave sample_weight out")
+        if distributed:
+            raise InvalidParameterError(
+                "sample_weight is not supported with distributed=True: each process's share of a batch's loss is its "
+                "fraction of the rows, and the Cox risk sets are summed over processes without weights; train a "
+                "weighted fit in one process")
+        try:
+            w = np.array(sample_weight.to_numpy() if isinstance(sample_weight, pd.Series) else sample_weight,
+                         dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(f"sample_weight must be numbers, one per subject, but was "
+                                        f"{type(sample_weight).__name__}") from None
+        n = self._n_subjects(data)
+        if w.ndim != 1 or w.shape[0] != n:
+            raise InvalidParameterError(
+                f"sample_weight must have one weight per subject ({n}, in the order of the data's subjects), but has "
+                f"shape {w.shape}")
+        bad = ~np.isfinite(w)
+        if bad.any():
+            raise InvalidParameterError(f"sample_weight has missing or infinite values in rows "
+                                        f"{np.flatnonzero(bad)[:5].tolist()}")
+        bad = w <= 0
+        if bad.any():
+            raise InvalidParameterError(
+                f"sample_weight must be > 0, but is {w[bad][:5].tolist()} in rows {np.flatnonzero(bad)[:5].tolist()} "
+                "(leave a subject out of the data rather than give it weight 0)")
+        return w
+
     def _fit(self, data, *, epochs: int = 100, batch_size: int | None = None, lr: float = 1e-3,
              weight_decay: float = 0.0, validation=None, patience: int | None = None, seed: int = 0,
              device: str | torch.device = "auto", optimizer: str = "adam", verbose: bool = True,
-             distributed: bool = False, checkpoint=None, checkpoint_every: int = 1) -> None:
-        """The training loop on a container or a stream (options already merged and checked)."""
+             distributed: bool = False, checkpoint=None, checkpoint_every: int = 1,
+             sample_weight: np.ndarray | None = None) -> None:
+        """The training loop on a container or a stream (options already merged and checked;
+        ``sample_weight`` checked by :meth:`_check_sample_weight`)."""
         _check_fit_args(epochs, batch_size, lr, weight_decay, validation, patience)
         checkpoint_folder = check_checkpoint_args(checkpoint, checkpoint_every)
         dev = resolve_device(device)
@@ -324,16 +420,19 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
                 example = first if self.scaler_ is None else self.scaler_.transform(first)
             else:
                 train, val = self._split(data, validation, seed)
-                example = self._learn_inputs(train)
+                w_train, w_val = self._split_weights(data, train, val, validation, seed, sample_weight)
+                example = self._learn_inputs(train) if w_train is None else self._learn_inputs(train, w_train)
             torch.manual_seed(seed)  # after peeking at a stream (a DataLoader's iterator draws a seed)
             self.network_ = self._build_network(self.n_features_, example).to(dev)
             if ctx is not None:
                 ctx.wrap(self, seed)
             opt = make_optimizer(optimizer, self._parameter_groups(lr), lr, weight_decay)
 
-            inputs_tr = targets_tr = None
+            inputs_tr = targets_tr = weights_tr = weights_val = None
             if not streamed:
                 inputs_tr, targets_tr = self._prepare(train, dev)
+                weights_tr = self._weight_tensor(train, w_train, dev)
+                weights_val = None if val is None else self._weight_tensor(val, w_val, dev)
             val_set = None if val is None else self._prepare(val, dev)
 
             log = TrainingLog(type(self).__name__, epochs, patience, verbose and (ctx is None or ctx.is_main))
@@ -341,7 +440,8 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             if checkpoint_folder is not None:
                 options = dict(batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
                                validation=validation, patience=patience, seed=seed)
-                saver = Checkpoint(checkpoint_folder, self._checkpoint_identity(data, options, streamed))
+                saver = Checkpoint(checkpoint_folder,
+                                   self._checkpoint_identity(data, options, streamed, sample_weight))
                 saved = saver.load()
                 if saved is not None:
                     first_epoch = self._resume(saved, opt, generator, log, dev)
@@ -353,24 +453,34 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
                     batches = self._streamed_batches(data, dev)
                 elif ctx is not None:
                     batches = ctx.batches(inputs_tr, targets_tr, batch_size, generator, self.min_batch_rows)
-                else:
+                elif weights_tr is None:
                     batches = _memory_batches(inputs_tr, targets_tr, batch_size, generator,
+                                              self.min_batch_rows)
+                else:  # the weights ride with the targets: the same permutation and slices
+                    batches = _memory_batches(inputs_tr, targets_tr + (weights_tr,), batch_size, generator,
                                               self.min_batch_rows)
                 losses, sizes = _LossRecord(), []
                 for inputs_b, targets_b in batches:
+                    weights_b = None
+                    if weights_tr is not None:
+                        targets_b, weights_b = targets_b[:-1], targets_b[-1]
                     opt.zero_grad(set_to_none=True)
                     if ctx is None:
-                        loss = self._train_step(inputs_b, targets_b)
+                        loss = (self._train_step(inputs_b, targets_b) if weights_b is None
+                                else self._train_step(inputs_b, targets_b, weights_b))
                     else:
                         loss = ctx.step(self, inputs_b, targets_b)
                     opt.step()
                     losses.append(loss.detach())
-                    sizes.append(targets_b[0].shape[0] if ctx is None else ctx.part.global_rows)
+                    if weights_b is not None:  # the epoch's loss: a mean over batches by their weight
+                        sizes.append(weights_b.sum())
+                    else:
+                        sizes.append(targets_b[0].shape[0] if ctx is None else ctx.part.global_rows)
                 losses = losses.tensor()
                 if ctx is not None:
                     losses = ctx.batch_losses(losses)
                 train_loss = _epoch_loss(losses, sizes, epoch)
-                val_loss = self._validation_loss(val_set) if val_set is not None else None
+                val_loss = self._validation_loss(val_set, weights_val) if val_set is not None else None
                 if ctx is not None:
                     val_loss = ctx.agree(val_loss)
                 if val_loss is not None and not math.isfinite(val_loss):
@@ -390,8 +500,10 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
             with torch.no_grad():
                 if streamed:
                     self._after_stream_fit(data)
-                else:
+                elif weights_tr is None:
                     self._after_fit(inputs_tr, targets_tr)
+                else:
+                    self._after_fit(inputs_tr, targets_tr, weights_tr)
         self.train_time_ = self.train_event_ = None
         if isinstance(train, SurvivalData):
             self.train_time_ = np.asarray(train.time)
@@ -399,8 +511,10 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ checkpoints
-    def _checkpoint_identity(self, data, options: dict[str, Any], streamed: bool) -> dict[str, str]:
-        """What a checkpoint must match to be resumed (see :mod:`pysurvbridge.models.checkpoint`)."""
+    def _checkpoint_identity(self, data, options: dict[str, Any], streamed: bool,
+                             weights: np.ndarray | None = None) -> dict[str, str]:
+        """What a checkpoint must match to be resumed (see :mod:`pysurvbridge.models.checkpoint`);
+        a weighted fit adds the fingerprint of its case weights."""
         identity = {"model": type(self).__name__}
         for name, value in sorted(self.get_params(deep=False).items()):
             if name not in TRAINING_OPTIONS:
@@ -410,6 +524,8 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
                 value = f"data {data_fingerprint(value)}"
             identity[name] = repr(value)
         identity["training data"] = stream_fingerprint(data) if streamed else data_fingerprint(data)
+        if weights is not None:  # absent for an unweighted fit: its checkpoints stay as they were
+            identity["sample_weight"] = f"weights {hash_arrays(np.asarray(weights, dtype=np.float64))}"
         return identity
 
     def _training_state(self, epochs_done: int, opt, generator: torch.Generator, log: TrainingLog,
@@ -440,12 +556,38 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         """(train, validation) parts of an in-memory container (subjects held out at random)."""
         return split_validation(data, validation, seed)
 
-    def _learn_inputs(self, train: SurvivalData) -> torch.Tensor:
-        """Set ``covariates_``, ``n_features_`` and ``scaler_`` from the training data; return a
-        small standardized example input for :meth:`_build_network`."""
+    def _split_weights(self, data, train, val, validation, seed: int, weights: np.ndarray | None
+                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The case weights of the subjects of ``train`` and ``val`` (the parts :meth:`_split` made
+        of ``data``): a validation fraction takes its subjects' weights; a validation container
+        given as such has its own case weights, if any."""
+        if val is None:
+            return weights, None
+        if not isinstance(validation, (float, int)):
+            return weights, self._data_weights(val)
+        if weights is None:
+            return None, None
+        train_rows, val_rows = self._validation_rows(data, train, val, validation, seed)
+        return weights[train_rows], weights[val_rows]
+
+    def _validation_rows(self, data, train, val, validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The positions, among the subjects of ``data``, of those of ``train`` and ``val``
+        (a fraction split by :meth:`_split`)."""
+        return validation_rows(len(data), validation, seed)
+
+    def _weight_tensor(self, data, weights: np.ndarray | None, dev: torch.device) -> torch.Tensor | None:
+        """(rows,) float64 case weights on the device for the rows :meth:`_prepare` makes of ``data``."""
+        if weights is None:
+            return None
+        return torch.from_numpy(np.array(self._row_weights(data, weights), dtype=np.float64)).to(dev)
+
+    def _learn_inputs(self, train: SurvivalData, weights: np.ndarray | None = None) -> torch.Tensor:
+        """Set ``covariates_``, ``n_features_`` and ``scaler_`` from the training data (weighted
+        means and SDs with the subjects' case ``weights``); return a small standardized example
+        input for :meth:`_build_network`."""
         self.n_features_ = train.X.shape[1]
         self.covariates_ = tuple(train.covariates)
-        self.scaler_ = StandardScaler.from_array(train.X) if self.standardize else None
+        self.scaler_ = StandardScaler.from_array(train.X, weights) if self.standardize else None
         example = torch.tensor(np.array(train.X[:2]), dtype=torch.float32)
         return example if self.scaler_ is None else self.scaler_.transform(example)
 
@@ -468,19 +610,25 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
         for batch in iterate_batches(source, self.n_features_, self.scaler_):
             yield batch.X.to(dev), self._targets(batch.time.to(dev), batch.event.to(dev))
 
-    def _validation_loss(self, val_set) -> float:
+    def _validation_loss(self, val_set, weights: torch.Tensor | None = None) -> float:
         inputs, targets = val_set
         self.network_.eval()
         with torch.no_grad():
-            return float(self._loss(self._forward(inputs), targets))
+            return float(self._weighted_loss(self._forward(inputs), targets, weights))
 
-    def loss(self, data) -> float:
+    def loss(self, data, sample_weight=None) -> float:
         """The fitted model's training loss on ``data`` (a container of the kind ``fit`` takes),
         in eval mode: what early stopping watches and ``compare(tune=...)`` minimises on held-out
         subjects by default (the negative log partial likelihood per event of the data's own
-        risk sets for the Cox-type models)."""
+        risk sets for the Cox-type models). ``sample_weight``: case weights of the data's
+        subjects, checked and used as in :meth:`fit` (by default the data's own, if any)."""
         self._check_fitted()
-        return self._validation_loss(self._prepare(data, self.device_))
+        prepared = self._prepare(data, self.device_)
+        own = self._data_weights(data)
+        if sample_weight is None and own is None:
+            return self._validation_loss(prepared)
+        w = self._check_sample_weight(sample_weight, data, False, own)
+        return self._validation_loss(prepared, self._weight_tensor(data, w, self.device_))
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
@@ -717,8 +865,9 @@ class _LossRecord:
         return torch.cat(parts) if parts else None
 
 
-def _epoch_loss(losses: torch.Tensor | None, sizes: list[int], epoch: int) -> float:
-    """Size-weighted mean batch loss; names the first non-finite batch (one sync per epoch)."""
+def _epoch_loss(losses: torch.Tensor | None, sizes: list, epoch: int) -> float:
+    """Size-weighted mean batch loss (sizes: rows, or a weighted fit's 0-d tensors of the
+    batches' weight sums); names the first non-finite batch (one sync per epoch)."""
     if losses is None or not len(losses):
         raise TrainingError(f"epoch {epoch + 1} saw no batches: the data source is empty")
     stacked = losses.to(torch.float64)
@@ -728,7 +877,10 @@ def _epoch_loss(losses: torch.Tensor | None, sizes: list[int], epoch: int) -> fl
         raise TrainingError(
             f"the training loss became {float(stacked[b])} at epoch {epoch + 1}, batch {b + 1}; "
             "lower lr, standardize the covariates, or check them for extreme values")
-    w = torch.as_tensor(sizes, dtype=torch.float64, device=stacked.device)
+    if sizes and isinstance(sizes[0], torch.Tensor):
+        w = torch.stack(sizes).to(device=stacked.device, dtype=torch.float64)
+    else:
+        w = torch.as_tensor(sizes, dtype=torch.float64, device=stacked.device)
     return float((stacked * w).sum() / w.sum())
 
 

@@ -13,6 +13,11 @@ class BreslowBaseline:
     H0(t) = sum over event times s <= t of d(s) / sum_{j at risk at s} exp(eta_j) (Breslow
     1972; R's ``basehaz(fit, centered = FALSE)`` for ``ties = "breslow"``). ``eta`` is the
     network's log-risk on the training data. ``times`` (m,) and ``cumhaz`` (m,) float64.
+
+    With case weights w (one > 0 per row), the weighted Breslow estimator: H0(t) = sum over
+    event times s <= t of (sum of w over the events at s) / sum_{j at risk at s} w_j exp(eta_j)
+    (R's ``basehaz`` of a ``coxph(weights = w, ties = "breslow")`` fit, computed by the native
+    engine's ``breslow_baseline(weights=)``); integer weights equal repeating the rows.
     """
 
     def __init__(self, times: np.ndarray, cumhaz: np.ndarray) -> None:
@@ -21,11 +26,12 @@ class BreslowBaseline:
 
     @classmethod
     def fit(cls, eta: np.ndarray, time: np.ndarray, event: np.ndarray,
-            start: np.ndarray | None = None) -> "BreslowBaseline":
+            start: np.ndarray | None = None, weights: np.ndarray | None = None) -> "BreslowBaseline":
         from pysurvbridge.classical.native import breslow_baseline
 
         table = breslow_baseline(np.asarray(eta, dtype=np.float64), np.asarray(time, dtype=np.float64),
-                                 np.asarray(event, dtype=np.float64), start)
+                                 np.asarray(event, dtype=np.float64), start,
+                                 weights=None if weights is None else np.asarray(weights, dtype=np.float64))
         return cls(table["time"].to_numpy(), table["cumhaz"].to_numpy())
 
     def cumulative_hazard(self, times: np.ndarray) -> np.ndarray:

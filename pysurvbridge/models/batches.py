@@ -12,7 +12,7 @@ from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 from pysurvbridge.models.baseline import BreslowBaseline
 
 __all__ = ["Batch", "EventTimeGrid", "StandardScaler", "StreamedBreslow", "iterate_batches", "stream_fingerprint",
-           "iterate_multi_event_batches", "merge_small_batches", "split_validation"]
+           "iterate_multi_event_batches", "merge_small_batches", "split_validation", "validation_rows"]
 
 
 class Batch(NamedTuple):
@@ -35,8 +35,17 @@ class StandardScaler:
         self.scale = torch.as_tensor(scale, dtype=torch.float64)
 
     @classmethod
-    def from_array(cls, X: np.ndarray) -> "StandardScaler":
+    def from_array(cls, X: np.ndarray, weights: np.ndarray | None = None) -> "StandardScaler":
+        """Means and SDs (divisor n) of the rows of ``X``; with ``weights`` (one > 0 per row) the
+        weighted mean and SD (divisor the sum of the weights), so integer weights give those
+        of the rows repeated."""
         X = np.asarray(X, dtype=np.float64)
+        if weights is not None and len(X):
+            w = np.asarray(weights, dtype=np.float64)[:, None]
+            # the sums of X.mean and X.std, term by term times w: weights of 1 give their very values
+            mean = (X * w).sum(axis=0) / w.sum()
+            sd = np.sqrt((((X - mean) ** 2) * w).sum(axis=0) / w.sum())
+            return cls(torch.from_numpy(mean), torch.from_numpy(np.where(sd > 0, sd, 1.0)))
         sd = X.std(axis=0) if len(X) else np.ones(X.shape[1])
         return cls(torch.from_numpy(X.mean(axis=0)), torch.from_numpy(np.where(sd > 0, sd, 1.0)))
 
@@ -73,18 +82,25 @@ def split_validation(data: SurvivalData, validation: float | SurvivalData | None
             raise InvalidSurvivalDataError(
                 f"validation has {validation.X.shape[1]} covariates but the training data have {data.X.shape[1]}")
         return data, validation
+    train_rows, val_rows = validation_rows(len(data), validation, seed)
+    val, train = data.subset(val_rows), data.subset(train_rows)
+    if train.n_events == 0:
+        raise InvalidSurvivalDataError("the training part of the validation split has no events")
+    return train, val
+
+
+def validation_rows(n: int, validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows), each sorted, of a seeded random fraction ``validation``
+    of ``n`` subjects held out: the rows :func:`split_validation` takes (and the case weights
+    of a weighted fit follow)."""
     if not isinstance(validation, (float, int)) or not 0 < validation < 1:
         raise InvalidParameterError(f"validation must be a fraction in (0, 1) or a SurvivalData, but was {validation!r}")
-    n = len(data)
     n_val = int(round(validation * n))
     if n_val < 2 or n - n_val < 2:
         raise InvalidParameterError(f"validation={validation} leaves {n_val} of {n} subjects for validation; "
                                     "need at least 2 on each side")
     order = np.random.default_rng(seed).permutation(n)
-    val, train = data.subset(np.sort(order[:n_val])), data.subset(np.sort(order[n_val:]))
-    if train.n_events == 0:
-        raise InvalidSurvivalDataError("the training part of the validation split has no events")
-    return train, val
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def _as_tensor(x: Any, dtype: torch.dtype) -> torch.Tensor:

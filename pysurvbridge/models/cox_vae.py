@@ -22,6 +22,12 @@ time, the events and the sum of exp(eta) of the subjects whose time falls from i
 (:class:`pysurvbridge.models.batches.StreamedBreslow`; exact, 24 bytes per distinct event time,
 whatever the number of subjects).
 
+**Case weights** (``fit(..., sample_weight=)``, in-memory data only): each subject's weight
+multiplies its whole negative ELBO (reconstruction and KL; the ELBO's mean becomes the
+weighted mean, :func:`pysurvbridge.losses.elbo`) and its rows in the weighted Cox partial
+likelihood (per weighted event, :func:`pysurvbridge.losses.cox_nll`); the Breslow baseline
+is the weighted one.
+
 **What the paper leaves open, and our choices.** The reconstruction likelihood (we offer a
 Gaussian with fixed SD ``recon_sd`` and independent Bernoullis for grey values in [0, 1], the
 default for images); the architecture (the paper: four residual blocks for 64^3 volumes; here
@@ -185,15 +191,16 @@ class CoxVAE(SurvivalModel):
     def _standardizes(self) -> bool:
         return self.reconstruction == "gaussian" if self.standardize is None else bool(self.standardize)
 
-    def fit(self, X, y=None, **options) -> "CoxVAE":
+    def fit(self, X, y=None, sample_weight=None, **options) -> "CoxVAE":
         """Train on ``X`` (features or flattened images) with ``y``, a SurvivalData, or a
         re-iterable source of ``(X, time, event)`` minibatches with one event per subject
         (out of core; see the module docstring). Keyword arguments as
-        :meth:`SurvivalModel.fit` except ``lr`` (use ``lr_autoencoder`` and ``lr_cox``)."""
+        :meth:`SurvivalModel.fit` except ``lr`` (use ``lr_autoencoder`` and ``lr_cox``);
+        ``sample_weight`` as there (see the module docstring)."""
         if "lr" in options:
             raise InvalidParameterError("CoxVAE takes its learning rates in the constructor: lr_autoencoder= and "
                                         "lr_cox= (the paper's two optimizers), not fit(lr=)")
-        return super().fit(X, y, **options)
+        return super().fit(X, y, sample_weight, **options)
 
     def _fit(self, data, **kwargs) -> "CoxVAE":
         self.standardize_ = self._standardizes
@@ -260,10 +267,10 @@ class CoxVAE(SurvivalModel):
             self._grid_done = bool(extra["grid_done"])
 
     # the base loop reads ``self.standardize`` as a bool when it learns the scaler
-    def _learn_inputs(self, train: SurvivalData) -> torch.Tensor:
+    def _learn_inputs(self, train: SurvivalData, weights=None) -> torch.Tensor:
         chosen, self.standardize = self.standardize, self._standardizes
         try:
-            return super()._learn_inputs(train)
+            return super()._learn_inputs(train, weights)
         finally:
             self.standardize = chosen
 
@@ -308,22 +315,27 @@ class CoxVAE(SurvivalModel):
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return inputs, mu, logvar, net.decoder(z), net.cox(z).squeeze(1)
 
-    def _loss(self, output, targets) -> torch.Tensor:
+    def _sample_weight_refusal(self) -> None:
+        return None
+
+    def _loss(self, output, targets, weights=None) -> torch.Tensor:
         x, mu, logvar, decoded, risk = output
         time, event = targets
         total = risk.sum() * 0.0
         if self.tau > 0:
             total = total + self.tau * elbo(x, decoded, mu, logvar, beta=self.beta,
-                                            reconstruction=self.reconstruction, sd=self.recon_sd)
+                                            reconstruction=self.reconstruction, sd=self.recon_sd, weights=weights)
         if self.tau < 1:
-            total = total + (1.0 - self.tau) * cox_nll(risk.to(torch.float64), time, event).to(total.dtype)
+            total = total + (1.0 - self.tau) * cox_nll(risk.to(torch.float64), time, event,
+                                                       weights=weights).to(total.dtype)
         return total
 
-    def _after_fit(self, X, targets) -> None:
+    def _after_fit(self, X, targets, weights=None) -> None:
         time, event = targets
         mu, _ = self.network_.split(self.network_(X))
         eta = self.network_.cox(mu).squeeze(1).double().cpu().numpy()
-        self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy())
+        self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy(),
+                                             weights=None if weights is None else weights.cpu().numpy())
 
     def _after_stream_fit(self, source) -> None:
         """Breslow's baseline from one pass of (eta, time, event) over the source, on the event

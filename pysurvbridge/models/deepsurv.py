@@ -9,6 +9,10 @@ partial likelihood. Each event's denominator sums exp(g) over a random subset (t
 its risk set, and the log of a subsample sum is a biased estimate of the log of the full sum
 (Jensen), so minibatch gradients are biased; the bias shrinks as batches grow. README
 "DeepSurv" gives the measured size of the effect on a linear model.
+
+**Case weights** (``fit(..., sample_weight=)``): the weighted partial likelihood of R's
+``coxph(weights=)`` (:func:`pysurvbridge.losses.cox_nll`; Efron uses the mean weight of the
+tied events), per weighted event, and the weighted Breslow baseline.
 """
 from __future__ import annotations
 
@@ -71,9 +75,13 @@ class DeepSurv(SurvivalModel):
         return mlp(n_features, self.hidden, 1, dropout=self.dropout, activation=self.activation,
                    batch_norm=self.batch_norm)
 
-    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def _sample_weight_refusal(self) -> None:
+        return None
+
+    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...],
+              weights: torch.Tensor | None = None) -> torch.Tensor:
         time, event = targets
-        return cox_nll(output.squeeze(1).to(torch.float64), time, event, ties=self.ties)
+        return cox_nll(output.squeeze(1).to(torch.float64), time, event, ties=self.ties, weights=weights)
 
     def _loss_share(self, output, targets, part) -> torch.Tensor:
         """fit(distributed=True): the exact partial likelihood of the whole batch, risk sets
@@ -81,10 +89,11 @@ class DeepSurv(SurvivalModel):
         time, event = targets
         return part.cox_nll_share(output.squeeze(1).to(torch.float64), time, event, ties=self.ties)
 
-    def _after_fit(self, X, targets) -> None:
+    def _after_fit(self, X, targets, weights=None) -> None:
         time, event = targets
         eta = self.network_(X).squeeze(1).double().cpu().numpy()
-        self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy())
+        self.baseline_ = BreslowBaseline.fit(eta, time.cpu().numpy(), event.cpu().numpy(),
+                                             weights=None if weights is None else weights.cpu().numpy())
 
     def predict_risk(self, X) -> np.ndarray:
         """(n,) log-risk g(x) (the linear predictor's analogue; higher = earlier events)."""

@@ -49,12 +49,14 @@ class FusedDiscreteStep:
         return cls(linears)
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor, n_survived: torch.Tensor, failed_interval: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, n_survived: torch.Tensor, failed_interval: torch.Tensor,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
         """Sets every parameter's ``.grad``; returns the batch's mean loss (0-d, detached).
 
         x: (n, p) inputs; n_survived, failed_interval: (n,) int64 from ``interval_counts``
         (a failure is always in interval ``n_survived``, so the intervals with a term in eq. 13
-        are j < n_survived + [failed])."""
+        are j < n_survived + [failed]). weights: (n,) case weights (each row's terms times its
+        weight, the mean over the sum of the weights, as ``discrete_nll(weights=)``), or None."""
         activations, pre = [x], []
         a = x
         for k, layer in enumerate(self.layers):
@@ -68,9 +70,15 @@ class FusedDiscreteStep:
         j = self._interval_index(J, z.device)
         counted = (j < (n_survived + (failed_interval >= 0)).unsqueeze(1)).to(z.dtype)  # s + f
         failed = (j == failed_interval.unsqueeze(1)).to(z.dtype)  # f
+        denominator = max(n, 1)
+        if weights is not None:  # w (s + f): each row's terms times its weight
+            w = weights.to(z.dtype)
+            counted = counted * w.unsqueeze(1)
+            total = w.sum()
+            denominator = torch.where(total > 0, total, torch.ones_like(total))
         # eq. 13: survived terms softplus(z) = -log(1 - h), failed terms softplus(-z) = -log h
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, failed, counted, reduction="sum") / max(n, 1)
-        delta = torch.sigmoid(z).sub_(failed).mul_(counted).div_(max(n, 1))  # dL/dz
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, failed, counted, reduction="sum") / denominator
+        delta = torch.sigmoid(z).sub_(failed).mul_(counted).div_(denominator)  # dL/dz
         for k in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[k]
             layer.weight.grad = delta.t() @ activations[k]

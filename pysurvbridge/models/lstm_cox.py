@@ -21,6 +21,13 @@ Protocols:
   target is the standardised log(1 + survival time); sequences are a subject's first
   ``seq_len`` intervals; the split is left to the caller (``compare`` splits by subject).
   Every fit and report in this protocol carries ``protocol_label_`` naming the leaky inputs.
+
+**Case weights** (``fit(data, sample_weight=)``, history protocol): one weight per subject, in
+the order of ``data.ids``, given to each of the subject's (start, stop] rows, as R's
+``coxph(Surv(start, stop, event) ~ ..., weights = w)`` with the subject's weight on its rows:
+the weighted Andersen-Gill partial likelihood, the weighted Breslow baseline, weighted
+standardisation of the inputs. The paper protocol refuses them: its second stage is the
+classical ``fit_cox``, which takes no case weights.
 """
 from __future__ import annotations
 
@@ -181,7 +188,35 @@ class LSTMCox(SurvivalModel):
             raise InvalidParameterError(f"validation={validation} leaves {n_val} of {len(ids)} subjects for validation")
         return data.subset(ids[order[n_val:]]), data.subset(ids[order[:n_val]])
 
-    def _learn_inputs(self, train: RecurrentData) -> torch.Tensor:
+    def _sample_weight_refusal(self) -> str | None:
+        if self.protocol == "paper":
+            return ("protocol='paper' fits its second stage with the classical fit_cox, which takes no case weights "
+                    "(and its first stage is an MSE on subjects); use protocol='history' for weighted subjects")
+        return None
+
+    def _n_subjects(self, data: RecurrentData) -> int:
+        return data.n_subjects
+
+    def _row_weights(self, data: RecurrentData, weights: np.ndarray) -> np.ndarray:
+        """Each subject's weight (in the order of ``data.ids``) on each of its rows (history
+        protocol: one sequence per row, in the frame's order)."""
+        return pd.Series(np.asarray(weights, dtype=np.float64), index=data.ids).loc[data.frame["id"]].to_numpy()
+
+    def _data_weights(self, data: RecurrentData) -> np.ndarray | None:
+        """The data's own case weights (one per row, constant within a subject) per subject, in
+        the order of ``data.ids``."""
+        own = getattr(data, "weights", None)
+        if own is None:
+            return None
+        rows = pd.Series(np.asarray(own, dtype=np.float64), index=data.frame["id"].to_numpy())
+        return rows.groupby(level=0, sort=False).first().loc[data.ids].to_numpy()
+
+    def _validation_rows(self, data, train, val, validation, seed):
+        """The positions of the parts' subjects among ``data.ids`` (the parts are subsets of subjects)."""
+        position = pd.Index(data.ids)
+        return position.get_indexer(train.ids), position.get_indexer(val.ids)
+
+    def _learn_inputs(self, train: RecurrentData, weights: np.ndarray | None = None) -> torch.Tensor:
         paper = self.protocol == "paper"
         wanted = self.features if self.features is not None else (list(PAPER_FEATURES) if paper else default_features(train))
         self.features_ = tuple(check_features(train, [f for f in wanted if f != "stop"], allow_outcomes=paper)
@@ -192,7 +227,8 @@ class LSTMCox(SurvivalModel):
         self.covariates_ = self.features_
         self.n_features_ = len(self.features_)
         values = self._values(train)
-        self.scaler_ = StandardScaler.from_array(values) if self.standardize else None
+        rows = None if weights is None else self._row_weights(train, weights)
+        self.scaler_ = StandardScaler.from_array(values, rows) if self.standardize else None
         leaky = [f for f in self.features_ if f in OUTCOME_FEATURES]
         k = self.seq_len * self.step_features
         self.aic_counts_ = (f"k = {k} Cox coefficients on the learned features (network weights not counted); "
@@ -251,10 +287,11 @@ class LSTMCox(SurvivalModel):
     def _forward(self, inputs) -> torch.Tensor:
         return self.network_(*inputs)
 
-    def _loss(self, output: torch.Tensor, targets) -> torch.Tensor:
+    def _loss(self, output: torch.Tensor, targets, weights: torch.Tensor | None = None) -> torch.Tensor:
         if self.protocol == "history":
             start, stop, event = targets
-            return cox_nll(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties)
+            return cox_nll(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties,
+                           weights=weights)
         return torch.mean((output.squeeze(1).to(torch.float64) - targets[0]) ** 2)
 
     def _loss_share(self, output, targets, part) -> torch.Tensor:
@@ -265,22 +302,26 @@ class LSTMCox(SurvivalModel):
             return part.cox_nll_share(output.squeeze(1).to(torch.float64), stop, event, start=start, ties=self.ties)
         return super()._loss_share(output, targets, part)
 
-    def fit(self, X: RecurrentData, y=None, **options) -> "LSTMCox":
+    def fit(self, X: RecurrentData, y=None, sample_weight=None, **options) -> "LSTMCox":
         """See :meth:`SurvivalModel.fit`; ``X`` is a RecurrentData (no ``y``), ``validation`` a
-        fraction of subjects or a RecurrentData. Full batch by default (whole risk sets)."""
+        fraction of subjects or a RecurrentData, ``sample_weight`` one weight per subject in the
+        order of ``X.ids`` (history protocol; see the module docstring). Full batch by default
+        (whole risk sets)."""
         for attr in ("target_mean_", "target_scale_"):
             self.__dict__.pop(attr, None)
-        return super().fit(X, y, **options)
+        return super().fit(X, y, sample_weight, **options)
 
-    def _after_fit(self, inputs, targets) -> None:
+    def _after_fit(self, inputs, targets, weights=None) -> None:
         features = self.network_.features(*inputs).double().cpu().numpy()
         if self.protocol == "history":
             start, stop, event = (t.cpu().numpy() for t in targets)
             eta = self.network_.head(torch.from_numpy(features).to(self.network_.head.weight)).squeeze(1)
             eta = eta.double().cpu().numpy()
-            self.baseline_ = BreslowBaseline.fit(eta, stop, event, start)
+            w = None if weights is None else weights.cpu().numpy()
+            self.baseline_ = BreslowBaseline.fit(eta, stop, event, start, weights=w)
             t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64))  # noqa: E731
-            loglik = -cox_nll(t(eta), t(stop), t(event), start=t(start), ties=self.ties, reduction="sum").item()
+            loglik = -cox_nll(t(eta), t(stop), t(event), start=t(start), ties=self.ties, reduction="sum",
+                              weights=None if w is None else t(w)).item()
             self.aic_ = -2.0 * loglik + 2.0 * self.network_.head.weight.numel()
             return
         self._fit_cox_stage(features, targets[1].cpu().numpy(), targets[2].cpu().numpy())

@@ -27,6 +27,14 @@ source's ``event_names`` when it has them), ``time_unit_`` and the checks of in-
 with ``standardize`` the shared loop makes one more for the scaler. Each batch becomes its
 state targets by :meth:`MENSA.state_targets`' rule, and a batch of fewer than two rows joins
 the one before it, as in memory (BatchNorm).
+
+**Case weights** (``fit(..., sample_weight=)``, in-memory data only): one weight per subject
+multiplies its terms of eqs. 6-8 (:func:`pysurvbridge.losses.weibull_mixture_nll` and
+:func:`~pysurvbridge.losses.trajectory_nll`), and the loss is divided by the sum of the
+weights instead of N; ``time_unit_`` is the weighted mean observed time. BatchNorm's batch
+statistics in training mode are not weighted (as in any network): with hidden layers a
+frequency-weighted fit and a fit on repeated subjects differ through them, not through the
+loss.
 """
 from __future__ import annotations
 
@@ -239,12 +247,13 @@ class MENSA(SurvivalModel):
         return pairs
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, **options) -> "MENSA":
+    def fit(self, X, y=None, sample_weight=None, **options) -> "MENSA":
         """Train on multi-event data: ``X`` with ``y`` (K (event, time) pairs; one pair in mode
         "single"), a MultiEventData, a SurvivalData in mode "single", or a re-iterable source of
-        minibatches (see the module docstring); keyword arguments as :meth:`SurvivalModel.fit`
-        (``validation`` may be a fraction or a MultiEventData). Returns self."""
-        return super().fit(X, y, **options)
+        minibatches (see the module docstring); ``sample_weight`` (one per subject) and keyword
+        arguments as :meth:`SurvivalModel.fit` (``validation`` may be a fraction or a
+        MultiEventData). Returns self."""
+        return super().fit(X, y, sample_weight, **options)
 
     def _fit(self, data, **kwargs) -> "MENSA":
         if not isinstance(data, self.in_memory_types):
@@ -252,6 +261,10 @@ class MENSA(SurvivalModel):
         data = self._as_multi(data)
         self._check_data(data)
         validation = kwargs.get("validation")
+        if getattr(validation, "weights", None) is not None:
+            raise InvalidParameterError("MENSA takes no validation container with case weights of its own (they would "
+                                        "be lost in its multi-event form); give validation as a fraction of the "
+                                        "weighted training data, or a container without weights")
         if isinstance(validation, (MultiEventData, SurvivalData)):
             validation = self._as_multi(validation)
             if validation.n_event_types != data.n_event_types:
@@ -339,10 +352,16 @@ class MENSA(SurvivalModel):
             return data, validation
         return split_validation(data, validation, seed)
 
-    def _learn_inputs(self, train: MultiEventData) -> torch.Tensor:
-        observed = train.times[train.events == 1]
-        self.time_unit_ = float(observed.mean()) if observed.size else float(train.times.mean())
-        return super()._learn_inputs(train)
+    def _learn_inputs(self, train: MultiEventData, weights: np.ndarray | None = None) -> torch.Tensor:
+        seen = train.events == 1
+        observed = train.times[seen]
+        if weights is None:
+            self.time_unit_ = float(observed.mean()) if observed.size else float(train.times.mean())
+        else:  # the weighted mean: integer weights give that of the repeated subjects
+            w = np.broadcast_to(np.asarray(weights, dtype=np.float64)[:, None], train.times.shape)
+            self.time_unit_ = (float((w[seen] * observed).sum() / w[seen].sum()) if observed.size
+                               else float((w * train.times).sum() / w.sum()))
+        return super()._learn_inputs(train, weights)
 
     def state_targets(self, data: MultiEventData) -> tuple[np.ndarray, np.ndarray]:
         """(time, event) of shape (n, K + 1) in the data's unit: the K events, then the extra
@@ -372,13 +391,17 @@ class MENSA(SurvivalModel):
                             int(self.n_dists), self.dropout,
                             self.shared, getattr(torch, self.dtype))
 
-    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def _sample_weight_refusal(self) -> None:
+        return None
+
+    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...],
+              weights: torch.Tensor | None = None) -> torch.Tensor:
         time, event = targets
         params = (output[:, 0], output[:, 1], output[:, 2])
-        total = weibull_mixture_nll(*params, time, event)
+        total = weibull_mixture_nll(*params, time, event, weights=weights)
         if self.trajectory_index_:
-            total = total + trajectory_nll(*params, time, event, self.trajectory_index_)
-        return total / time.shape[0]
+            total = total + trajectory_nll(*params, time, event, self.trajectory_index_, weights=weights)
+        return total / time.shape[0] if weights is None else total / weights.to(total.dtype).sum()
 
     # ------------------------------------------------------------------ prediction
     def _params(self, X) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -17,6 +17,14 @@ Survival between breaks assumes a constant hazard inside each interval, so S is 
 ``S(t) = S(a_{j-1}) (1 - h_j)^((t - a_{j-1}) / (a_j - a_{j-1}))`` for a_{j-1} <= t <= a_j; at
 the breaks it is exactly the paper's product of (1 - h). Times after the last break are
 refused (the model says nothing there).
+
+**Case weights** (``fit(..., sample_weight=)``): each subject's weight multiplies its terms of
+eq. 13 and the mean is over the sum of the weights (:func:`pysurvbridge.losses.discrete_nll`),
+in the fused step too, so integer weights equal repeating the subjects. Quantile breaks
+(``breaks`` an int) and the default ``horizon`` come from the weighted event times
+(:func:`weighted_quantile`), which do not change when every weight is multiplied by one
+constant; integer weights then give breaks near, not equal to, those of the repeated times
+(give ``breaks`` as an array where that matters).
 """
 from __future__ import annotations
 
@@ -36,9 +44,50 @@ from pysurvbridge.models.base import SurvivalModel
 from pysurvbridge.models.fused_step import FusedDiscreteStep
 from pysurvbridge.models.networks import check_mlp_args, mlp
 
-__all__ = ["NnetSurvival", "ProportionalHead"]
+__all__ = ["NnetSurvival", "ProportionalHead", "weighted_quantile"]
 
 HEADS = ("flexible", "proportional")
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles ``q`` of ``values`` with case weights, unchanged when all weights are multiplied
+    by one constant: the weights are rescaled to sum to n = len(values), and value i fills the
+    next w_i places of the sorted sample of n places, read as numpy's default ("linear")
+    quantile reads its sample. Equal weights give ``np.quantile(values, q)`` itself; weights
+    that are already integers summing to n give ``np.quantile(np.repeat(values, weights), q)``
+    (e.g. 2 on one value, 0 on another)."""
+    w = np.asarray(weights, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    if w.size and np.all(w == w[0]):
+        return np.quantile(np.asarray(values, dtype=np.float64), q)
+    order = np.argsort(values, kind="stable")
+    v = np.asarray(values, dtype=np.float64)[order]
+    w = w[order]
+    total = float(len(v))
+    cum = np.cumsum(w) * (total / w.sum())
+    h = (total - 1) * q  # numpy's virtual index of "linear", (n - 1) q
+    below = np.floor(h)
+    gamma = h - below
+    last = max(total - 1, 0.0)
+    lo, hi = np.clip(below, 0, last), np.clip(below + 1, 0, last)
+    lo[h >= last], hi[h >= last] = last, last
+    # the value at place k of the sorted sample: the one whose w_i places [cum_i - w_i, cum_i) hold k
+    place = lambda k: v[np.minimum(np.searchsorted(cum, k, side="right"), len(v) - 1)]  # noqa: E731
+    a, b = place(lo), place(hi)
+    diff = b - a
+    out = a + diff * gamma  # numpy's _lerp, with its turn for gamma >= 0.5
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), out)
+
+
+def _weighted_quantile_breaks(time, event, weights, n_intervals: int) -> np.ndarray:
+    """:func:`breaks_event_quantiles` of the weighted event times (see :func:`weighted_quantile`)."""
+    observed = np.asarray(event).astype(bool)
+    t, w = np.asarray(time, dtype=np.float64)[observed], np.asarray(weights, dtype=np.float64)[observed]
+    if t.size == 0:
+        return breaks_event_quantiles(time, event, n_intervals)  # its error
+    q = weighted_quantile(t, w, np.linspace(0, 1, int(n_intervals) + 1)[1:])
+    q[-1] = np.nextafter(q[-1], np.inf)  # as breaks_event_quantiles: the last event inside the last interval
+    return check_breaks(np.unique(np.concatenate([[0.0], q[q > 0]])))
 
 
 class ProportionalHead(nn.Module):
@@ -123,18 +172,26 @@ class NnetSurvival(SurvivalModel):
         from pysurvbridge.data.events import SurvivalData
 
         in_memory = isinstance(data, SurvivalData)
+        weights = kwargs.get("sample_weight")
+        if weights is not None and np.all(weights == weights[0]):
+            weights = None  # equal weights: the unweighted breaks and horizon (weighted_quantile's rule)
         if isinstance(self.breaks, (int, np.integer)):
             if not in_memory:
                 raise InvalidParameterError("with streamed minibatches give breaks as an array "
                                             "(quantile breaks need the event times up front)")
-            self.breaks_ = breaks_event_quantiles(data.time, data.event, int(self.breaks))
+            if weights is None:
+                self.breaks_ = breaks_event_quantiles(data.time, data.event, int(self.breaks))
+            else:
+                self.breaks_ = _weighted_quantile_breaks(data.time, data.event, weights, int(self.breaks))
         else:
             self.breaks_ = check_breaks(self.breaks)
         self._breaks_on_device = None
         if self.horizon is not None:
             self.horizon_ = float(self.horizon)
         elif in_memory and data.n_events:
-            med = float(np.median(data.time[data.event == 1]))
+            observed = data.event == 1
+            med = float(np.median(data.time[observed]) if weights is None
+                        else weighted_quantile(data.time[observed], weights[observed], np.array([0.5]))[0])
             self.horizon_ = float(self.breaks_[1:][np.argmin(np.abs(self.breaks_[1:] - med))])
         else:
             self.horizon_ = float(self.breaks_[len(self.breaks_) // 2])
@@ -178,18 +235,24 @@ class NnetSurvival(SurvivalModel):
             self._breaks_on_device = breaks
         return interval_counts(time, event, breaks)  # two integers per subject, see interval_masks
 
-    def _train_step(self, inputs, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def _train_step(self, inputs, targets: tuple[torch.Tensor, ...], weights: torch.Tensor | None = None
+                    ) -> torch.Tensor:
         """Plain Linear/ReLU networks with the flexible head train with the hand-written
         gradient of :mod:`.fused_step` (``fused_step=True``); anything else through autograd."""
         if bool(getattr(self, "fused_step", True)) and self._fused_step is None:
             self._fused_step = FusedDiscreteStep.for_network(self.network_) or False
         if self._fused_step:
-            return self._fused_step(inputs, *targets)
-        return super()._train_step(inputs, targets)
+            return self._fused_step(inputs, *targets) if weights is None else self._fused_step(inputs, *targets,
+                                                                                                 weights=weights)
+        return super()._train_step(inputs, targets, weights)
 
-    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def _sample_weight_refusal(self) -> None:
+        return None
+
+    def _loss(self, output: torch.Tensor, targets: tuple[torch.Tensor, ...],
+              weights: torch.Tensor | None = None) -> torch.Tensor:
         survived, failed = interval_masks(*targets, output.shape[1], output.dtype)
-        return discrete_nll(output, survived, failed)
+        return discrete_nll(output, survived, failed, weights=weights)
 
     # ------------------------------------------------------------------ prediction
     def predict_interval_hazard(self, X) -> pd.DataFrame:

@@ -263,6 +263,11 @@ Y_CHECKS = (
     "check_fit2d_1feature", "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
     "check_n_features_in", "check_fit2d_predict1d",
     "check_estimators_nan_inf",  # its first part (NaN in fit is refused) passes; predict needs a fit on its y
+    # the neural models' fit takes sample_weight, so these run too; tests/models/test_sample_weight.py
+    # holds their survival versions (Series, list, array-like, shape, not overwritten, zeros, equivalence)
+    "check_sample_weights_not_an_array", "check_sample_weights_list", "check_sample_weights_pandas_series",
+    "check_sample_weights_shape", "check_sample_weights_not_overwritten", "check_all_zero_sample_weights_error",
+    "check_sample_weight_equivalence_on_dense_data",
 )
 
 
