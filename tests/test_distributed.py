@@ -173,7 +173,9 @@ def _classical_fits(rec: RecurrentData, sd: SurvivalData, fit) -> dict:
 def _summary(fit) -> dict:
     return {"coef": fit.coef.to_numpy(), "se": fit.se.to_numpy(), "robust_se": fit.robust_se.to_numpy(),
             "loglik": fit.loglik, "loglik_null": fit.loglik_null, "n": (fit.n_rows, fit.n_events, fit.n_subjects),
-            "cumhaz": fit.baseline["cumhaz"].to_numpy(), "time": fit.baseline["time"].to_numpy()}
+            # the distributed fit's baseline is Breslow's for either ties: the native one's Breslow column
+            "cumhaz": fit.baseline.get("cumhaz_breslow", fit.baseline["cumhaz"]).to_numpy(),
+            "time": fit.baseline["time"].to_numpy()}
 
 
 def _task_classical(rank: int, world: int) -> dict:

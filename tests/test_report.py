@@ -24,8 +24,9 @@ def test_report_is_self_contained(report):
     path, _ = report
     text = path.read_text()
     assert "<script" not in text and "http://" not in text and "https://" not in text
-    # the verdict's differences, concordance bars, forest plot, MCF, survival
-    assert text.count("data:image/png;base64,") == 5
+    # the verdict's differences, concordance bars, forest plot, MCF, survival, classical bands
+    assert text.count("data:image/png;base64,") == 6
+    assert "Classical curves with 95% bands" in text
     assert text.index('id="verdict"') < text.index('id="results"')  # the verdict comes first
 
 
@@ -57,7 +58,7 @@ def test_report_renders_in_chromium(report, tmp_path):
         for model in MODELS:
             assert any(t.startswith(model + " ") for t in texts), model
         images = driver.find_elements(By.TAG_NAME, "img")
-        assert len(images) == 5
+        assert len(images) == 6
         assert all(int(img.get_attribute("naturalWidth")) > 100 for img in images)  # decoded, not broken
         notes = driver.find_elements(By.CSS_SELECTOR, "#notes li")
         assert len(notes) == len(result.notes)
@@ -146,3 +147,19 @@ def test_multi_event_report_renders_in_chromium(multi_report, tmp_path):
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
     finally:
         driver.quit()
+
+
+def test_classical_bands_are_survfit_bands_of_the_average_test_subject(report):
+    """A band is drawn for every classical fit and for no deep model; it holds its curve, which
+    does not rise (the band itself is predict_survival(conf_level=0.95), equal to R's survfit in
+    tests/classical/test_survfit.py)."""
+    import numpy as np
+    import pandas as pd
+
+    _, result = report
+    drawn = {n: p for n, p in result.predictions.items() if p.plot_band is not None}
+    assert set(drawn) == {m for m in MODELS if m in ("cox", "ag", "wlw", "pwp-total", "pwp-gap")}
+    for name, pred in drawn.items():
+        surv, lower, upper = pred.plot_band
+        assert np.all(lower <= surv + 1e-15) and np.all(surv <= upper + 1e-15)
+        assert np.all(np.diff(surv) <= 1e-15)  # a survival curve does not rise

@@ -3,6 +3,8 @@ engines (R's ``coxph`` through rpy2, or the native engine that equals it), so it
 ``Pipeline``, ``GridSearchCV`` and scikit-survival's scorers beside the neural models."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -11,6 +13,7 @@ from sklearn.base import BaseEstimator
 from pysurvbridge.classical.recurrent import fit_cox
 from pysurvbridge.classical.results import ClassicalFit
 from pysurvbridge.data.events import SurvivalData
+from pysurvbridge.data.validation import weights_array
 from pysurvbridge.errors import InvalidParameterError, InvalidSurvivalDataError
 from pysurvbridge.estimator import (
     NotFittedError,
@@ -40,7 +43,7 @@ class CoxPH(SurvivalAnalysisMixin, BaseEstimator):
     ``feature_names_in_``. ``predict`` gives the linear predictor x'beta.
     """
 
-    _step_survival = True  # Breslow baseline: S(t | x) jumps only at training event times
+    _step_survival = True  # Efron/Breslow baseline: S(t | x) jumps only at training event times
 
     def __init__(self, ties: str = "efron", engine: str = "auto", robust: bool = False) -> None:
         self.ties = ties
@@ -53,10 +56,11 @@ class CoxPH(SurvivalAnalysisMixin, BaseEstimator):
         if self.engine not in ENGINES:
             raise InvalidParameterError(f"engine must be one of {list(ENGINES)}, but was {self.engine!r}")
 
-    def fit(self, X, y=None) -> "CoxPH":
+    def fit(self, X, y=None, sample_weight=None) -> "CoxPH":
         """Fit on ``X`` (array or DataFrame of numeric columns) with ``y`` (scikit-survival's
         structured array, a two-column (event, time) DataFrame or an (event, time) tuple), or
-        on a SurvivalData alone. Returns self."""
+        on a SurvivalData alone. ``sample_weight`` (n,): positive case weights, as coxph's
+        ``weights =`` (or the SurvivalData's own ``weights``). Returns self."""
         self._check_params()
         names = None
         if y is None:
@@ -67,6 +71,15 @@ class CoxPH(SurvivalAnalysisMixin, BaseEstimator):
         else:
             check_not_container(X)
             data, names = training_data(X, y)
+        if sample_weight is not None:
+            if data.weights is not None:
+                raise InvalidParameterError("the data already carry case weights; give the weights once "
+                                            "(sample_weight= or the container's weights)")
+            try:
+                w = weights_array(np.asarray(sample_weight), len(data), "sample_weight")
+            except InvalidSurvivalDataError as e:
+                raise InvalidParameterError(str(e)) from None
+            data = dataclasses.replace(data, weights=w)
         fit = fit_cox(data, ties=self.ties, engine=self.engine)
         self.fit_: ClassicalFit = fit
         self.coef_ = fit.coef.to_numpy()
@@ -116,7 +129,8 @@ class CoxPH(SurvivalAnalysisMixin, BaseEstimator):
         return self.fit_.predict_survival(self._design(X), np.asarray(times, dtype=np.float64)).to_numpy()
 
     def predict_survival(self, X, times) -> pd.DataFrame:
-        """S(t | x): one row per subject, one column per time (Breslow baseline)."""
+        """S(t | x): one row per subject, one column per time (the baseline of the ties, as
+        R's survfit)."""
         index = X.index if isinstance(X, pd.DataFrame) else None
         grid = np.asarray(times, dtype=np.float64)
         return pd.DataFrame(self._survival_matrix(X, grid), index=index, columns=pd.Index(grid, name="time"))

@@ -9,6 +9,9 @@ Every classical model is a Cox partial likelihood on a layout of the data:
 | pwp total | counting process | (start, stop, event) | enum | id |
 | pwp gap | gap times | (stop - start, event) | enum | id |
 | wlw | marginal, K rows per subject from 0 | (stop, event) | enum | id |
+
+Cox and AG also take ``strata=[columns]`` (coxph's ``strata()``): the rows' stratum is the
+label R gives it ("sex=1", "sex=1, ecog=0"), and those columns leave the linear predictor.
 """
 from __future__ import annotations
 
@@ -40,9 +43,10 @@ class CoxProblem:
     stop: np.ndarray
     event: np.ndarray
     start: np.ndarray | None
-    strata: np.ndarray | None  # enum values, or None
+    strata: np.ndarray | None  # enum values, the labels of ``strata_columns``, or None
     cluster: np.ndarray  # subject id of each row
     weights: np.ndarray | None = None  # (n,) case weights (each row its subject's), or None
+    strata_columns: tuple[str, ...] = ()  # the user's stratifying columns (cox, ag)
 
     @property
     def n_subjects(self) -> int:
@@ -59,10 +63,13 @@ def build_problem(
     covariates: Sequence[str] | None = None,
     *,
     max_events: int | None = None,
+    strata: Sequence[str] | None = None,
 ) -> CoxProblem:
-    """The layout and design of ``model`` ("cox", "ag", "pwp-total", "pwp-gap", "wlw")."""
+    """The layout and design of ``model`` ("cox", "ag", "pwp-total", "pwp-gap", "wlw"),
+    stratified by the columns ``strata`` (cox and ag only)."""
     if model not in MODEL_LABELS:
         raise InvalidParameterError(f"model must be one of {list(MODEL_LABELS)}, but was {model!r}")
+    strata_columns = _check_strata(strata, model, data)
     weights = None
     if isinstance(data, SurvivalData):
         if model != "cox":
@@ -96,22 +103,60 @@ def build_problem(
         raise InvalidSurvivalDataError(
             f"data must be SurvivalData or RecurrentData, got {type(data).__name__}"
         )
-    names = _choose_covariates(covariates, available)
+    clash = [c for c in (covariates or ()) if c in strata_columns]
+    if clash:
+        raise InvalidParameterError(f"column(s) {clash} are strata and cannot also be covariates "
+                                    "(a stratum has its own baseline, not a coefficient)")
+    names = _choose_covariates(covariates, [c for c in available if c not in strata_columns])
     X = frame[list(names)].to_numpy(dtype=np.float64)
     _check_design(X, names)
     counting = model in ("ag", "pwp-total")
-    strata = frame["enum"].to_numpy() if model in ("pwp-total", "pwp-gap", "wlw") else None
     event = frame["event"].to_numpy(dtype=np.float64)
-    if strata is not None:
-        _warn_empty_strata(strata, event)
+    if strata_columns:
+        strata = stratum_labels(frame, strata_columns)
+        _warn_empty_strata(strata, event, "")
+    elif model in ("pwp-total", "pwp-gap", "wlw"):
+        strata = frame["enum"].to_numpy()
+        _warn_empty_strata(strata, event, "enum=")
+    else:
+        strata = None
     return CoxProblem(
         model=model,
         frame=frame if frame.index.equals(pd.RangeIndex(len(frame))) else frame.reset_index(drop=True),
         covariates=names, X=X,
         stop=frame["stop"].to_numpy(dtype=np.float64), event=event,
         start=frame["start"].to_numpy(dtype=np.float64) if counting else None,
-        strata=strata, cluster=frame["id"].to_numpy(), weights=weights,
+        strata=strata, cluster=frame["id"].to_numpy(), weights=weights, strata_columns=strata_columns,
     )
+
+
+def stratum_labels(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """(n,) object array of R's stratum labels: "sex=1", or "sex=1, ecog=0" for two columns."""
+    parts = [np.array([f"{c}={v:g}" if isinstance(v, (float, int, np.floating, np.integer)) else f"{c}={v}"
+                       for v in frame[c].to_numpy()], dtype=object) for c in columns]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + ", " + p
+    return out
+
+
+def _check_strata(strata: Sequence[str] | None, model: str, data) -> tuple[str, ...]:
+    if strata is None:
+        return ()
+    columns = (strata,) if isinstance(strata, str) else tuple(strata)
+    if not columns:
+        return ()
+    if model not in ("cox", "ag"):
+        raise InvalidParameterError(f"strata= is for the Cox and Andersen-Gill models; {MODEL_LABELS[model]} "
+                                    "is already stratified by event number")
+    available = list(getattr(data, "covariates", ()))
+    unknown = [c for c in columns if c not in available]
+    if unknown:
+        raise InvalidParameterError(f"strata names column(s) {unknown} that are not in the data; "
+                                    f"the data have {available}")
+    if len(set(columns)) != len(columns):
+        raise InvalidParameterError(f"strata repeats a column: {list(columns)}")
+    return columns
 
 
 def _choose_covariates(covariates: Sequence[str] | None, available: Sequence[str]) -> tuple[str, ...]:
@@ -156,13 +201,13 @@ def _check_design(X: np.ndarray, names: tuple[str, ...]) -> None:
         )
 
 
-def _warn_empty_strata(strata: np.ndarray, event: np.ndarray) -> None:
+def _warn_empty_strata(strata: np.ndarray, event: np.ndarray, prefix: str) -> None:
     table = pd.DataFrame({"s": strata, "e": event}).groupby("s")["e"].agg(["size", "sum"])
     empty = table.loc[table["sum"] == 0]
     if len(empty):
-        detail = ", ".join(f"enum={s} ({int(n)} rows)" for s, n in empty["size"].items())
+        detail = ", ".join(f"{prefix}{s} ({int(n)} rows)" for s, n in empty["size"].items())
         warnings.warn(
-            f"stratum/strata {detail} have no events and contribute nothing to the likelihood; "
-            "consider max_events= to drop the rows of the late events (enum above it)",
+            f"stratum/strata {detail} have no events and contribute nothing to the likelihood"
+            + ("; consider max_events= to drop the rows of the late events (enum above it)" if prefix else ""),
             StatisticalWarning, stacklevel=4,
         )

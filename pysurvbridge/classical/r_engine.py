@@ -26,7 +26,11 @@ class RResult:
 def r_formula(problem: CoxProblem):
     """``Surv(...) ~ covariates [+ strata(enum)] + cluster(id)``, built from symbols."""
     lhs = ["start", "stop", "event"] if problem.start is not None else ["stop", "event"]
-    specials = ([("strata", "enum")] if problem.strata is not None else []) + [("cluster", "id")]
+    if problem.strata_columns:
+        specials = [("strata", c) for c in problem.strata_columns]
+    else:
+        specials = [("strata", "enum")] if problem.strata is not None else []
+    specials += [("cluster", "id")]
     return rbridge.formula("Surv", lhs, list(problem.covariates), specials=specials,
                            namespace="survival")
 
@@ -35,7 +39,9 @@ def r_call_text(problem: CoxProblem, ties: str) -> str:
     """The coxph call that fits ``problem`` in R, as text (the same for both engines)."""
     lhs = "start, stop, event" if problem.start is not None else "stop, event"
     terms = [c if c.replace(".", "_").isidentifier() else f"`{c}`" for c in problem.covariates]
-    if problem.strata is not None:
+    if problem.strata_columns:
+        terms.append(f"strata({', '.join(problem.strata_columns)})")
+    elif problem.strata is not None:
         terms.append("strata(enum)")
     terms.append("cluster(id)")
     data = problem.model.replace("-", "_")

@@ -17,6 +17,7 @@ from pysurvbridge.classical.design import MODEL_LABELS, CoxProblem, build_proble
 from pysurvbridge.classical.native import breslow_baseline, fit_newton
 from pysurvbridge.classical.r_engine import fit_r, r_call_text
 from pysurvbridge.classical.results import ClassicalFit
+from pysurvbridge.classical.survfit import curve_table
 from pysurvbridge.data.events import SurvivalData
 from pysurvbridge.data.recurrent import RecurrentData
 from pysurvbridge.errors import InvalidParameterError
@@ -37,11 +38,11 @@ def resolve_engine(engine: str) -> str:
 
 
 def _fit(model: str, data: SurvivalData | RecurrentData, covariates: Sequence[str] | None,
-         ties: str, engine: str, max_events: int | None) -> ClassicalFit:
+         ties: str, engine: str, max_events: int | None, strata: Sequence[str] | None = None) -> ClassicalFit:
     if ties not in ("efron", "breslow"):
         raise InvalidParameterError(f"ties must be 'efron' or 'breslow', but was {ties!r}")
     used = resolve_engine(engine)
-    problem = build_problem(model, data, covariates, max_events=max_events)
+    problem = build_problem(model, data, covariates, max_events=max_events, strata=strata)
     if used == "r":
         res = fit_r(problem, ties)
         beta, concordance, r_call, baseline = res.beta, res.concordance, res.r_call, None
@@ -61,7 +62,11 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
     counts are then global, and concordance is not computed from these rows."""
     names = list(problem.covariates)
     eta = problem.X @ beta
-    if baseline is None:
+    if counts is None:  # all rows are here: survfit's curves, with the terms of their variance
+        baseline = curve_table(problem.X, beta, problem.stop, problem.event, problem.start, problem.strata,
+                               problem.weights, ties)
+        baseline.columns = [_covariate_column(c, names) for c in baseline.columns]
+    elif baseline is None:
         baseline = breslow_baseline(eta, problem.stop, problem.event, problem.start, problem.strata,
                                     weights=problem.weights)
     n_subjects, n_rows, n_events = counts or (problem.n_subjects, len(problem.stop), problem.n_events)
@@ -75,7 +80,10 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
         loglik=float(loglik), loglik_null=float(loglik_null),
         n_subjects=n_subjects, n_rows=n_rows, n_events=n_events,
         iterations=int(iterations), r_call=r_call,
-        baseline=baseline, strata_name="enum" if problem.strata is not None else None,
+        baseline=baseline,
+        strata_name=(", ".join(problem.strata_columns) if problem.strata_columns
+                     else "enum" if problem.strata is not None else None),
+        strata_columns=problem.strata_columns,
         concordance_inputs=None if counts else (eta, problem.stop, problem.event, problem.start, problem.strata,
                                                 problem.weights),
         _cache={} if concordance is None else {"concordance": float(concordance)},
@@ -83,17 +91,20 @@ def _result(problem: CoxProblem, engine: str, ties: str, beta, var, robust_var, 
 
 
 def fit_cox(data: SurvivalData | RecurrentData, covariates: Sequence[str] | None = None, *,
-            ties: Ties = "efron", engine: Engine = "auto") -> ClassicalFit:
+            ties: Ties = "efron", engine: Engine = "auto", strata: Sequence[str] | None = None) -> ClassicalFit:
     """Cox model. On RecurrentData: time to first event, baseline covariates (a naive
-    analysis that ignores every later event)."""
-    return _fit("cox", data, covariates, ties, engine, None)
+    analysis that ignores every later event). ``strata``: columns whose every level gets its own
+    baseline hazard (coxph's ``strata()``); they are not covariates then. Case weights come
+    with the data (``SurvivalData.from_frame(..., weights=)``)."""
+    return _fit("cox", data, covariates, ties, engine, None, strata)
 
 
 def fit_andersen_gill(data: RecurrentData, covariates: Sequence[str] | None = None, *,
                       ties: Ties = "efron", engine: Engine = "auto",
-                      max_events: int | None = None) -> ClassicalFit:
-    """Andersen-Gill: one baseline intensity, (start, stop] rows, robust SE by subject."""
-    return _fit("ag", data, covariates, ties, engine, max_events)
+                      max_events: int | None = None, strata: Sequence[str] | None = None) -> ClassicalFit:
+    """Andersen-Gill: one baseline intensity (per stratum of ``strata``), (start, stop] rows,
+    robust SE by subject."""
+    return _fit("ag", data, covariates, ties, engine, max_events, strata)
 
 
 def fit_pwp(data: RecurrentData, covariates: Sequence[str] | None = None, *,
@@ -111,3 +122,11 @@ def fit_wlw(data: RecurrentData, covariates: Sequence[str] | None = None, *,
     """Wei-Lin-Weissfeld marginal model: the first ``max_events`` events, each from time 0,
     stratified by event number. Builds the WLW layout from counting-process data itself."""
     return _fit("wlw", data, covariates, ties, engine, max_events)
+
+
+def _covariate_column(column: str, names: list[str]) -> str:
+    """``xbar[0]`` -> ``xbar[age]``: the curve table's per-covariate columns by name."""
+    for prefix in ("cumxbar[", "xbar["):
+        if column.startswith(prefix):
+            return f"{prefix}{names[int(column[len(prefix):-1])]}]"
+    return column

@@ -17,8 +17,12 @@ class ClassicalFit:
 
     ``coef``, ``se`` (naive, inverse information) and ``robust_se`` (cluster-by-subject
     sandwich) are Series indexed by covariate. z, p and confidence intervals use the robust SE,
-    as R's coxph does when a cluster term is present. ``baseline`` is the Breslow cumulative
-    baseline hazard (columns stratum, time, hazard, cumhaz) for x = 0 (uncentred).
+    as R's coxph does when a cluster term is present. ``baseline`` is the baseline hazard
+    for x = 0 (uncentred), one row per (stratum, event time): ``hazard``/``cumhaz`` in the form
+    of the fit's ties (Efron or Breslow; what ``survfit(fit)`` uses), ``hazard_breslow``/
+    ``cumhaz_breslow``, and the terms of the curves' variance (``varhaz``, ``xbar[...]`` and their
+    cumulative sums; see :mod:`pysurvbridge.classical.survfit`). ``strata_columns`` are the
+    user's stratifying columns (``fit_cox(..., strata=)``).
     """
 
     model: str
@@ -39,6 +43,7 @@ class ClassicalFit:
     r_call: str
     baseline: pd.DataFrame
     strata_name: str | None = None
+    strata_columns: tuple[str, ...] = ()
     concordance_inputs: tuple | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -120,37 +125,128 @@ class ClassicalFit:
         """(m,) relative risk exp(x'beta) against x = 0."""
         return np.exp(self.predict_log_risk(newdata))
 
-    def _baseline_at(self, times: np.ndarray, stratum: object) -> np.ndarray:
+    def _stratum_table(self, stratum: object) -> pd.DataFrame:
         table = self.baseline
-        if self.strata_name is not None:
-            known = table["stratum"].unique()
-            if stratum not in set(known.tolist()):
-                raise InvalidParameterError(
-                    f"stratum {stratum!r} has no baseline; strata ({self.strata_name}) with "
-                    f"events: {sorted(known.tolist())}"
-                )
-            table = table.loc[table["stratum"] == stratum]
+        if self.strata_name is None:
+            return table
+        known = table["stratum"].unique()
+        if stratum not in set(known.tolist()):
+            shown = sorted(map(str, known.tolist()))
+            raise InvalidParameterError(
+                f"stratum {stratum!r} was not seen with events in training, so it has no baseline; "
+                f"strata ({self.strata_name}) with events: {shown}"
+            )
+        return table.loc[table["stratum"] == stratum]
+
+    def _baseline_at(self, times: np.ndarray, stratum: object, column: str = "cumhaz") -> np.ndarray:
+        table = self._stratum_table(stratum)
         idx = np.searchsorted(table["time"].to_numpy(), times, side="right")
-        return np.concatenate([[0.0], table["cumhaz"].to_numpy()])[idx]
+        values = table[column].to_numpy()
+        return np.concatenate([np.zeros((1,) + values.shape[1:]), values])[idx]
+
+    def _row_strata(self, newdata, stratum: object, m: int) -> np.ndarray:
+        """(m,) the stratum of each new subject: ``stratum`` for all, or for a fit with
+        ``strata_columns`` each row's own label from ``newdata``'s columns; PWP and WLW default
+        to event number 1."""
+        if stratum is not None or self.strata_name is None:
+            return np.full(m, 1 if stratum is None else stratum, dtype=object)
+        if not self.strata_columns:
+            return np.full(m, 1, dtype=object)
+        if not isinstance(newdata, pd.DataFrame):
+            raise InvalidParameterError(
+                f"this fit is stratified by {list(self.strata_columns)}: give newdata as a DataFrame with "
+                "those columns (each subject gets its stratum's baseline), or stratum= for all rows")
+        missing = [c for c in self.strata_columns if c not in newdata.columns]
+        if missing:
+            raise InvalidParameterError(f"newdata lacks the strata column(s) {missing}")
+        from pysurvbridge.classical.design import stratum_labels
+
+        return stratum_labels(newdata, self.strata_columns)
+
+    def _by_stratum(self, newdata, stratum: object):
+        """Rows grouped by stratum: yields (stratum, row positions, their design X)."""
+        X = self._design(newdata)
+        labels = self._row_strata(newdata, stratum, len(X))
+        for label in pd.unique(labels):
+            rows = np.flatnonzero(labels == label)
+            yield label, rows, X[rows]
+
+    def _cumhaz_column(self, baseline: str | None) -> str:
+        if "cumhaz_breslow" not in self.baseline and baseline in (None, "breslow"):
+            return "cumhaz"  # fit_cox_distributed: Breslow's baseline for either ties
+        if baseline is None or baseline == self.ties:
+            return "cumhaz"
+        if baseline == "breslow":
+            return "cumhaz_breslow"
+        raise InvalidParameterError(
+            f"baseline must be None (the fit's ties, {self.ties!r}) or 'breslow', but was {baseline!r}")
 
     def predict_cumulative_hazard(self, newdata: pd.DataFrame | np.ndarray, times: Sequence[float],
-                                  stratum: object = 1) -> pd.DataFrame:
+                                  stratum: object = None, *, baseline: str | None = None) -> pd.DataFrame:
         """(m, len(times)) H(t | x) = H0(t) exp(x'beta); rows subjects, columns times.
 
-        For stratified models (PWP, WLW) ``stratum`` picks the event number's baseline
-        (default 1: the first event); it is ignored otherwise.
+        Each subject gets its own stratum's baseline: from ``newdata``'s strata columns for
+        ``fit_cox(..., strata=)``; event number ``stratum`` (default 1) for PWP and WLW.
+        ``baseline``: None (the form of the fit's ties, as ``survfit(coxph_fit, newdata)``) or
+        "breslow" (d / S0 even after an Efron fit).
         """
-        times = np.asarray(times, dtype=np.float64)
-        if times.ndim != 1 or np.any(times < 0):
-            raise InvalidParameterError("times must be a 1-D sequence of non-negative values")
-        h0 = self._baseline_at(times, stratum)
-        H = np.outer(self.predict_risk(newdata), h0)
+        times = _check_times(times)
+        column = self._cumhaz_column(baseline)
+        H = np.zeros((len(self._design(newdata)), len(times)))
+        for label, rows, X in self._by_stratum(newdata, stratum):
+            H[rows] = np.outer(np.exp(linear_predictor(X, self.coef.to_numpy())), self._baseline_at(times, label, column))
         return pd.DataFrame(H, columns=pd.Index(times, name="time"))
 
     def predict_survival(self, newdata: pd.DataFrame | np.ndarray, times: Sequence[float],
-                         stratum: object = 1) -> pd.DataFrame:
-        """(m, len(times)) S(t | x) = exp(-H0(t) exp(x'beta)), Breslow baseline."""
-        return np.exp(-self.predict_cumulative_hazard(newdata, times, stratum))
+                         stratum: object = None, *, baseline: str | None = None,
+                         conf_level: float | None = None, conf_type: str = "log",
+                         variance: str = "robust"):
+        """(m, len(times)) S(t | x) = exp(-H(t | x)), equal to ``survfit(coxph_fit, newdata)``.
+
+        With ``conf_level`` (e.g. 0.95): a :class:`~pysurvbridge.classical.survfit.SurvivalBand`
+        with the survival, its standard error (of the cumulative hazard, survfit's
+        ``std.err``) and the pointwise band ("log" as R's default, "log-log" or "plain"),
+        computed with the fit's robust variance as survfit does for a coxph with ``cluster()``
+        (``variance="model"``: the naive one). Bands need the ties' own baseline.
+        """
+        if conf_level is None:
+            return np.exp(-self.predict_cumulative_hazard(newdata, times, stratum, baseline=baseline))
+        from pysurvbridge.classical.survfit import SurvivalBand, check_conf, confidence_band
+
+        check_conf(conf_level, conf_type)
+        if variance not in ("robust", "model"):
+            raise InvalidParameterError(f"variance must be 'robust' or 'model', but was {variance!r}")
+        if self._cumhaz_column(baseline) != "cumhaz" or "cumvarhaz" not in self.baseline:
+            raise InvalidParameterError("confidence bands come with the fit's own baseline (baseline=None) of a "
+                                        "fit on all rows (not fit_cox_distributed)")
+        times = _check_times(times)
+        V = (self.robust_var if variance == "robust" else self.var).to_numpy()
+        beta = self.coef.to_numpy()
+        cumx = [f"cumxbar[{c}]" for c in self.covariates]
+        m = len(self._design(newdata))
+        H, se = np.zeros((m, len(times))), np.zeros((m, len(times)))
+        for label, rows, X in self._by_stratum(newdata, stratum):
+            h0 = self._baseline_at(times, label, "cumhaz")
+            v0 = self._baseline_at(times, label, "cumvarhaz")
+            xb = self._baseline_at(times, label, cumx)  # (T, p)
+            risk = np.exp(linear_predictor(X, beta))
+            q = X[:, None, :] * h0[None, :, None] - xb[None, :, :]  # (rows, T, p)
+            var = (v0[None, :] + np.einsum("rtp,pq,rtq->rt", q, V, q)) * risk[:, None] ** 2
+            H[rows] = np.outer(risk, h0)
+            se[rows] = np.sqrt(var)
+        surv = np.exp(-H)
+        lower, upper = confidence_band(surv, se, conf_level, conf_type)
+        cols = pd.Index(times, name="time")
+        return SurvivalBand(pd.DataFrame(surv, columns=cols), pd.DataFrame(se, columns=cols),
+                            pd.DataFrame(lower, columns=cols), pd.DataFrame(upper, columns=cols),
+                            float(conf_level), conf_type)
+
+
+def _check_times(times) -> np.ndarray:
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or np.any(times < 0) or not np.isfinite(times).all():
+        raise InvalidParameterError("times must be a 1-D sequence of non-negative values")
+    return times
 
 
 def linear_predictor(X: np.ndarray, beta: np.ndarray) -> np.ndarray:

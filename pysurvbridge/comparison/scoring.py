@@ -38,6 +38,7 @@ Multi-event data (:func:`score_multi_event`, MENSA's appendix B):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,8 @@ class SinglePredictions:
     plot_grid: np.ndarray | None = None  # the report's survival plot: times ...
     plot_mean: np.ndarray | None = None  # ... and the mean predicted S(t) over the test subjects there
     hazard_ratios: pd.DataFrame | None = None  # classical fits: coef and robust_se by covariate
+    plot_band: np.ndarray | None = None  # classical fits: (3, len(plot_grid)) S, lower, upper (95%) of
+    #                                      the average test subject, survfit(fit, newdata)'s curve and band
 
 
 def ibs_grid_single(split: Split) -> np.ndarray:
@@ -135,10 +138,25 @@ def single_predictions(run: ModelRun, split: Split, plot_grid: np.ndarray | None
                                    "robust_se": np.asarray(fitted.robust_se, dtype=np.float64)},
                                   index=pd.Index(list(fitted.covariates), name="covariate"))
                      if hasattr(fitted, "robust_se") and hasattr(fitted, "covariates") else None)
+    plot_band = _typical_band(fitted, split, plot_grid) if hazard_ratios is not None else None
     return SinglePredictions(np.asarray(run.subject_risk, dtype=np.float64),
                              None if row_risk is None else np.asarray(row_risk, dtype=np.float64),
                              None if run.survival is None else np.asarray(run.survival, dtype=np.float64),
-                             grid, ibs_survival, plot_grid, plot_mean, hazard_ratios)
+                             grid, ibs_survival, plot_grid, plot_mean, hazard_ratios, plot_band)
+
+
+def _typical_band(fitted: Any, split: Split, plot_grid: np.ndarray | None) -> np.ndarray | None:
+    """A classical fit's predicted survival for the test subjects' mean covariates (first
+    rows), with its 95% band (log scale, robust variance: survfit's), on ``plot_grid``."""
+    if plot_grid is None or not hasattr(fitted, "predict_survival"):
+        return None
+    te = split.test_first
+    typical = pd.DataFrame([np.asarray(te.X, dtype=np.float64).mean(axis=0)], columns=list(te.covariates))
+    try:
+        band = fitted.predict_survival(typical, plot_grid, conf_level=0.95)
+    except Exception:  # a fit that cannot give a band (e.g. a stratified one) is left out of the plot
+        return None
+    return np.vstack([band.survival.to_numpy()[0], band.lower.to_numpy()[0], band.upper.to_numpy()[0]])
 
 
 def subject_rows(split: Split) -> list[np.ndarray] | None:

@@ -92,6 +92,26 @@ def _survival(comp: Comparison):
     return fig
 
 
+def _bands(comp: Comparison):
+    """Each classical fit's curve for the average test subject with its 95% band."""
+    import matplotlib.pyplot as plt
+
+    bands = {n: p for n, p in comp.predictions.items() if getattr(p, "plot_band", None) is not None}
+    if not bands:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, pred in bands.items():
+        surv, lower, upper = pred.plot_band
+        (line,) = ax.step(pred.plot_grid, surv, where="post", label=name)
+        ax.fill_between(pred.plot_grid, lower, upper, step="post", alpha=0.15, color=line.get_color())
+    ax.set_xlabel("time")
+    ax.set_ylabel("P(no event by t)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Classical fits: the average test subject, 95% band (as survfit.coxph; last seed)")
+    ax.legend(fontsize="small")
+    return fig
+
+
 def calibration_table(comp: Comparison) -> pd.DataFrame:
     """Calibration in the large of each model at each Brier time on the last seed's test
     subjects: mean predicted S(t) minus their Kaplan-Meier estimate (model, time, value)."""
@@ -176,7 +196,8 @@ def html_report(comp: Comparison) -> str:
                 body.append(f"<tr>{cells}</tr>")
     figures = []
     for title, make in (("Concordance", _bars), ("Hazard ratios", _forest), ("Mean cumulative function", _mcf),
-                        ("Predicted survival", _survival), ("Calibration", _calibration)):
+                        ("Predicted survival", _survival), ("Classical curves with 95% bands", _bands),
+                        ("Calibration", _calibration)):
         try:
             fig = make(comp)
         except Exception as exc:  # a plot that fails is reported, the report is still written

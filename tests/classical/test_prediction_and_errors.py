@@ -56,7 +56,7 @@ def test_predict_risk_and_argument_checks(rec):
     with pytest.raises(InvalidParameterError, match="3 covariates"):
         fit.predict_risk(np.ones((2, 2)))
     pwp = fit_pwp(rec, COVS, engine="native")
-    with pytest.raises(InvalidParameterError, match="stratum 9 has no baseline"):
+    with pytest.raises(InvalidParameterError, match="stratum 9 was not seen with events in training"):
         pwp.predict_survival(x, [5.0], stratum=9)
     s1 = pwp.predict_survival(x, [5.0, 20.0], stratum=1).to_numpy()
     assert np.all(np.diff(s1) <= 0) and np.all((s1 > 0) & (s1 <= 1))

@@ -236,3 +236,20 @@ def test_compare_and_distributed_fit_refuse_weighted_data(weighted):
         compare(rec, models=["ag"], seeds=1, verbose=False)
     with pytest.raises(InvalidParameterError, match="does not take case weights yet"):
         fit_cox_distributed(rec, model="ag")
+
+
+def test_coxph_estimator_sample_weight_equals_container_weights():
+    from pysurvbridge.classical import CoxPH
+    from pysurvbridge.errors import InvalidParameterError
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 2))
+    t = rng.exponential(np.exp(-X @ [0.5, -0.3]))
+    e = rng.binomial(1, 0.7, 120)
+    w = rng.uniform(0.5, 2.0, 120)
+    y = np.array(list(zip(e.astype(bool), t)), dtype=[("event", bool), ("time", float)])
+    est = CoxPH(engine="native").fit(X, y, sample_weight=w)
+    direct = fit_cox(SurvivalData.from_arrays(t, e, X, weights=w), engine="native")
+    np.testing.assert_array_equal(est.coef_, direct.coef.to_numpy())
+    with pytest.raises(InvalidParameterError, match="sample_weight must be positive and finite.*positions \\[3\\]"):
+        CoxPH(engine="native").fit(X, y, sample_weight=np.where(np.arange(120) == 3, 0.0, w))
