@@ -57,6 +57,13 @@ def _result(cell: Cell, record: dict, store: ResultStore | None) -> CellResult:
     return CellResult(cell, parts["row"], run, parts["notes"], parts["predictions"], parts["tuning"])
 
 
+def _expected_cost(cell: Cell) -> int:
+    """Longest first, so that no worker starts a long cell when the others are done: tuned
+    cells (tens of fits each), then deep ones, then classical (a stable sort keeps the seeds'
+    order within each)."""
+    return 2 * (cell.tune is not None) + (cell.spec.family == "deep")
+
+
 def run_cells(plan: Plan, cells: Sequence[Cell], *, verbose: bool = True, execution: Execution = SERIAL,
               store: Path | None = None) -> tuple[list[CellResult], dict, list[str]]:
     """(the results in the cells' order, the split of each seed, notes about the store)."""
@@ -96,8 +103,9 @@ def run_cells(plan: Plan, cells: Sequence[Cell], *, verbose: bool = True, execut
             results[i] = result
             bar.update(1)
     elif pending:
-        records = run_remote(plan, [cells[i] for i in pending], [options[i] for i in pending], execution, bar)
-        for i, record in zip(pending, records):
+        order = sorted(pending, key=lambda i: _expected_cost(cells[i]), reverse=True)
+        records = run_remote(plan, [cells[i] for i in order], [options[i] for i in order], execution, bar)
+        for i, record in zip(order, records):
             results[i] = _result(cells[i], record, result_store)
     bar.close()
     return list(results), splits, notes
