@@ -31,6 +31,7 @@ import pandas as pd
 from pysurvbridge.classical._sweeps import group_residual_sums, kernels
 from pysurvbridge.classical.design import CoxProblem
 from pysurvbridge.classical.newton import newton_maximise, warn_if_infinite
+from pysurvbridge.errors import InvalidParameterError
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ def fit_point(X: np.ndarray, time: np.ndarray, event: np.ndarray, ties: str = "b
     with np.errstate(all="ignore"):
         hazard = rs.wd / (st.s0 * np.exp(st.shift + model.mean @ st.beta))
     return fit.beta, rs.times, np.cumsum(hazard)
+
+
+def check_ties(ties: str) -> None:
+    if ties not in ("efron", "breslow"):
+        raise InvalidParameterError(f"ties must be 'efron' or 'breslow' (coxph's 'exact' is not implemented), "
+                                    f"but was {ties!r}")
 
 
 class RiskSets:
@@ -180,6 +187,7 @@ class _Model:
     likelihood and its derivatives at any beta."""
 
     def __init__(self, X: np.ndarray, rs: RiskSets, ties: str, force_numpy: bool = False) -> None:
+        check_ties(ties)
         self.rs = rs
         self.k = kernels(force_numpy)
         self.efron = ties == "efron" and bool((rs.d > 1).any())

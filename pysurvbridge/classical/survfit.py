@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from pysurvbridge.classical._sweeps import _segment_sums, _suffix_within
-from pysurvbridge.classical.native import RiskSets
+from pysurvbridge.classical.native import RiskSets, check_ties
 from pysurvbridge.errors import InvalidParameterError
 
 CONF_TYPES = ("log", "log-log", "plain")
@@ -40,6 +40,7 @@ def curve_table(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.nda
     """One row per event group: stratum, time, hazard, cumhaz (the ``ties`` form), hazard_breslow,
     cumhaz_breslow, varhaz, cumvarhaz and, per covariate j, ``xbar[j]`` and ``cumxbar[j]`` (the
     ``ties`` form; cumulated within each stratum). X (n, p) uncentred, beta (p,)."""
+    check_ties(ties)
     X = np.asarray(X, dtype=np.float64)
     rs = RiskSets(stop, event, start, strata, weights=weights)
     Xs = np.take(X, rs.order, axis=0)

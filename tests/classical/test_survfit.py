@@ -180,3 +180,14 @@ def test_strata_bad_input(lung):
                                    covariates=["rx", "number", "size"])
     with pytest.raises(InvalidParameterError, match="already stratified by event number"):
         build_problem("pwp-total", rec, strata=["rx"])
+
+
+def test_ties_other_than_efron_or_breslow_are_refused_at_every_level():
+    from pysurvbridge.classical.native import score_and_information
+    from pysurvbridge.classical.survfit import curve_table
+
+    X, t, e = np.ones((3, 1)), np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 1.0])
+    with pytest.raises(InvalidParameterError, match="'exact' is not implemented"):
+        score_and_information(X, np.zeros(1), t, e, ties="exact")
+    with pytest.raises(InvalidParameterError, match="'exact' is not implemented"):
+        curve_table(X, np.zeros(1), t, e, ties="exact")
