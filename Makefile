@@ -60,6 +60,10 @@ bench: setup
 	$(PY) benchmarks/out_of_core.py
 	$(PY) benchmarks/distributed_scaling.py
 	$(PY) benchmarks/sklearn_overhead.py
+	$(PY) benchmarks/parallel_cells.py
+	$(PY) benchmarks/verdict.py --data support --seeds 10 --tune none --n-jobs 2
+	$(PY) benchmarks/verdict.py --data rotterdam-multi --seeds 10 --tune none --n-jobs 2
+	$(PY) benchmarks/verdict.py --data rotterdam-multi --seeds 5 --tune default --trials 20 --folds 3 --n-jobs 2
 	@if ! command -v Rscript >/dev/null 2>&1; then \
 	  echo "benchmarks/r_overhead.R skipped: Rscript not found (scripts/install_r.sh installs R)"; \
 	elif ! Rscript -e "quit(status = !(requireNamespace('reticulate', quietly = TRUE) && packageVersion('reticulate') >= '1.31'))" >/dev/null 2>&1; then \

@@ -15,7 +15,7 @@ workers are up). Workloads:
 Store: serial with a fresh store folder against serial without, warm, alternating, median of
 3 (the writes: one JSON record per cell, fsynced, and the last seed's saved models).
 
-    .venv/bin/python benchmarks/parallel_cells.py [--workloads demo,tuned]
+    .venv/bin/python benchmarks/parallel_cells.py [--workloads demo,tuned] [--store-only]
 """
 from __future__ import annotations
 
@@ -99,13 +99,14 @@ def main() -> None:
     parser.add_argument("--workloads", default="demo,tuned")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--store-child", help=argparse.SUPPRESS)
+    parser.add_argument("--store-only", action="store_true", help="measure only the store's overhead")
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
     if args.store_child:
         return store_child(args.store_child)
     rows = []
-    for workload in args.workloads.split(","):
+    for workload in ([] if args.store_only else args.workloads.split(",")):
         times = {mode: run_child("--child", mode, workload) for mode in MODES}
         for mode, t in times.items():
             rows.append({"workload": workload, "mode": mode, "cold s": round(t["cold"], 2),
@@ -113,7 +114,8 @@ def main() -> None:
                          "warm s": round(t["warm"], 2),
                          "speed-up warm": round(times["serial"]["warm"] / t["warm"], 2)})
         print(markdown(pd.DataFrame(rows[-len(MODES):])), flush=True)
-    print(markdown(pd.DataFrame(rows)))
+    if rows:
+        print(markdown(pd.DataFrame(rows)))
     store_rows = []
     for workload in args.workloads.split(","):
         s = run_child("--store-child", workload)

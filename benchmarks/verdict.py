@@ -57,7 +57,7 @@ def main() -> None:
     print("\nseconds per model (sum over splits):\n" + cost.to_string())
     if "tuned_params" in result.table:
         print("\nmost frequent configuration:\n" + result.table[["model", "tuned_params"]].to_string(index=False))
-    out = Path(__file__).parent / "results" / f"verdict-{args.data}-{args.tune}.json"
+    out = Path(__file__).parent / "results" / f"verdict-{args.data}-{args.tune}-{args.seeds}splits.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
         "data": args.data, "seeds": args.seeds, "tune": args.tune, "trials": args.trials, "folds": args.folds,
