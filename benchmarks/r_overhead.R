@@ -107,7 +107,7 @@ fit_steps <- function(df, E) {
 
 pred_steps <- function(fit, df, times) {  # predict.sb_fit, with rhost.predict's pieces timed one by one
   s <- list()
-  t <- timed(sb$.sb_design(fit$formula, df, fit$terms, fit$xlevels, fit$contrasts, need_response = FALSE))
+  t <- timed(sb$.sb_newdata_design(fit, df))
   d <- t$value; s$design <- t$s
   t <- timed(sb$.sb_encode_design(d$X)); px <- t$value; s$encode <- t$s
   m <- sb$.sb_py_model(fit)

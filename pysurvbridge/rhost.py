@@ -254,6 +254,18 @@ def _training_data(model: str, X: pd.DataFrame, response: pd.DataFrame, predicti
     if "start" in response:
         raise InvalidParameterError(f"{model} models time to one event: give Surv(time, status), not "
                                     "Surv(start, stop, event)")
+    events = _surv_events(response)
+    if events:  # multi-event: one Surv column per event (Surv(t1, e1) + Surv(t2, e2) ~ x in R)
+        if model != "mensa":
+            raise InvalidParameterError(f"{model} is a single-event model; several events "
+                                        "(Surv(t1, e1) + Surv(t2, e2) ~ x) need model = 'mensa'")
+        frame = pd.DataFrame(design, columns=covs)
+        for parts in events.values():
+            for part in parts:
+                frame[part] = response[part].to_numpy(dtype=np.float64)
+        return MultiEventData.from_frame(frame, times=[p[0] for p in events.values()],
+                                         events=[p[1] for p in events.values()], covariates=covs,
+                                         event_names=list(events))
     if "cause" in response:  # competing risks: Surv(time, factor(status)) -> MENSA competing mode
         if model != "mensa":
             raise InvalidParameterError(f"{model} is a single-event model; competing risks "
@@ -273,11 +285,26 @@ def _training_data(model: str, X: pd.DataFrame, response: pd.DataFrame, predicti
                                     response["event"].to_numpy(dtype=np.float64), design, covs)
 
 
+def _surv_events(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """The events of a multi-event response: {event name: (time column, status column)} for a
+    frame of two or more right-censored Surv columns (one per event, named after it); {} for
+    any other frame."""
+    surv = frame.attrs.get(R_SURV_ATTR) or {}
+    if len(surv) < 2:
+        return {}
+    bad = {name: spec["type"] for name, spec in surv.items() if spec["type"] != "right"}
+    if bad:
+        raise InvalidParameterError(f"multi-event data need one right-censored Surv(time, status) per event; "
+                                    f"got Surv types {bad}")
+    return {str(name): (spec["parts"][0], spec["parts"][1]) for name, spec in surv.items()}
+
+
 def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None = None,
               fit_args: Mapping | None = None, seed: int = 0) -> Any:
     """Fit a neural model from the R package: ``X`` the design (model.matrix columns, n rows; see
     :func:`_design`), ``response`` a frame payload of time/event (or start/stop/event/id, or
-    time/cause with ``causes``), ``params`` hyper-parameters, ``fit_args`` training options
+    time/cause with ``causes``, or two or more Surv columns, one per event, for MENSA's
+    multi-event mode), ``params`` hyper-parameters, ``fit_args`` training options
     (epochs, lr, batch_size, ...). Returns the fitted model."""
     models = _deep_models()
     if model not in models:
@@ -292,7 +319,7 @@ def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None 
 
         params.update(coxvae_architecture(data))
     if model == "mensa" and "mode" not in params:
-        params["mode"] = "competing" if "cause" in resp else "single"
+        params["mode"] = "multi" if _surv_events(resp) else "competing" if "cause" in resp else "single"
     fit_args = {k: _from_r(v) for k, v in dict(fit_args or {}).items()}
     fit_args.setdefault("verbose", False)
     try:
@@ -306,8 +333,11 @@ def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None 
 
 
 def _from_r(value: Any) -> Any:
-    """R scalars arrive as floats: integral epochs/batch sizes become int; vectors become tuples."""
-    if isinstance(value, (list, tuple, np.ndarray)):
+    """R scalars arrive as floats: integral epochs/batch sizes become int; vectors become tuples
+    (a list of vectors, such as trajectories = list(c("recur", "death")), a tuple of tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_from_r(v) for v in value)
+    if isinstance(value, np.ndarray):
         items = [_from_r(v) for v in np.asarray(value, dtype=object).reshape(-1)]
         return tuple(items)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
@@ -348,11 +378,15 @@ def predict(model: Any, X: Mapping, response: Mapping | None = None, type: str =
             return _matrix(surv.to_numpy(), None, surv.columns)
         lp = model.predict_risk(Xn)
         rows = None
-    values = np.asarray(lp, dtype=np.float64).reshape(-1, 1)
+    values = np.asarray(lp, dtype=np.float64)
+    columns = [type]
+    if values.ndim == 2:  # MENSA with K events (multi-event or competing): one column per event
+        columns = [str(e) for e in model.event_names_]
+    values = values.reshape(len(values), -1)
     if type == "risk":
         values = np.exp(values)
     return {"values": values, "rows": None if rows is None else np.array(rows, dtype=str),
-            "columns": np.array([type], dtype=str)}
+            "columns": np.array(columns, dtype=str)}
 
 
 def _times(times) -> np.ndarray:
@@ -425,7 +459,8 @@ def host_fitter(r_function: Callable) -> Callable:
 def compare_from_r(data: Any, models: Sequence[str], fitter: Callable | None, *, seeds: Any = 3,
                    crosscheck: bool = False, **kwargs) -> Any:
     """``compare()`` for the R package. ``data``: a data-set name, or a frame payload of
-    counting-process rows (id, start, stop, event, covariates) or of (time, event, covariates);
+    counting-process rows (id, start, stop, event, covariates), of (time, event, covariates),
+    or of two or more Surv columns (one per event, named after it) and covariates (multi-event);
     classical models among ``models`` are fitted by ``fitter`` (the R session), the neural ones
     here; with ``crosscheck`` the R session's coxph is compared with the native engine."""
     from pysurvbridge.classical.by_name import CLASSICAL_MODELS
@@ -493,6 +528,15 @@ def _comparison_data(data: Any):
 
         return catalog.entry(data).name  # an unknown name lists the catalogue's names
     frame = decode_frame(data)
+    events = _surv_events(frame)
+    if events:  # one Surv column per event: multi-event data
+        from pysurvbridge.data.events import MultiEventData
+
+        parts = {p for pair in events.values() for p in pair}
+        covs = [c for c in frame.columns if c not in parts and c != "id"]
+        return MultiEventData.from_frame(frame, times=[p[0] for p in events.values()],
+                                         events=[p[1] for p in events.values()], covariates=covs,
+                                         id="id" if "id" in frame else None, event_names=list(events))
     covs = [c for c in frame.columns if c not in ("id", "start", "stop", "event", "time", "enum")]
     if "start" in frame:
         return RecurrentData.from_frame(frame, id="id", start="start", stop="stop", event="event", covariates=covs)

@@ -144,3 +144,73 @@ def test_host_fitter_passes_the_training_rows_and_reads_estimates_back():
     native = fit_newton(build_problem("ag", data), "efron")
     np.testing.assert_array_equal(est.beta, native.beta)
     np.testing.assert_array_equal(est.robust_var, native.robust_var)
+
+
+def _surv_payload_column(time: np.ndarray, status: np.ndarray) -> dict:
+    no_na = np.zeros(len(time), bool)
+    return {"kind": "Surv", "type": "right",
+            "parts": {"time": {"values": np.asarray(time, float), "na": no_na},
+                      "status": {"values": np.asarray(status, float), "na": no_na}}}
+
+
+def _two_events(n: int = 150, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    t1 = rng.exponential(np.exp(-X[:, 0]))
+    t2 = t1 + rng.exponential(1.0, size=n)
+    e1 = (rng.uniform(size=n) < 0.6).astype(float)
+    e2 = (rng.uniform(size=n) < 0.5).astype(float)
+    return X, t1, e1, t2, e2
+
+
+def test_multi_event_response_fits_mensa_in_multi_mode_as_python_does():
+    """The R side's Surv(t1, e1) + Surv(t2, e2) ~ x: one Surv column per event, named after it.
+    Reference: MENSA fitted directly on MultiEventData.from_frame of the same columns and seed."""
+    from pysurvbridge.data.events import MultiEventData
+    from pysurvbridge.models import MENSA
+
+    X, t1, e1, t2, e2 = _two_events()
+    resp = _payload({"recur": _surv_payload_column(t1, e1), "death": _surv_payload_column(t2, e2)}, len(t1))
+    params = {"trajectories": [["recur", "death"]], "hidden": [8.0]}  # list(c("recur", "death")) from R
+    model = rhost.fit_model("mensa", _design_payload(X, ["a", "b"]), resp, params, {"epochs": 3.0}, seed=2)
+    assert model.mode == "multi" and model.event_names_ == ("recur", "death")
+    assert model.trajectories == (("recur", "death"),)  # nested R lists keep their structure
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "t1": t1, "e1": e1, "t2": t2, "e2": e2})
+    data = MultiEventData.from_frame(frame, times=["t1", "t2"], events=["e1", "e2"], covariates=["a", "b"],
+                                     event_names=["recur", "death"])
+    ref = MENSA(hidden=(8,), trajectories=[("recur", "death")], mode="multi").fit(data, epochs=3, random_state=2,
+                                                                              verbose=False)
+    out = rhost.predict(model, _design_payload(X, ["a", "b"]), type="survival", times=[0.5, 1.0])
+    expected = ref.predict_survival(X, [0.5, 1.0])
+    np.testing.assert_array_equal(out["values"], np.hstack([expected["recur"].to_numpy(),
+                                                            expected["death"].to_numpy()]))
+    assert list(out["columns"]) == ["recur:0.5", "recur:1", "death:0.5", "death:1"]
+    lp = rhost.predict(model, _design_payload(X, ["a", "b"]), type="lp")
+    assert list(lp["columns"]) == ["recur", "death"]
+    np.testing.assert_array_equal(lp["values"], ref.predict_risk(X))
+    with pytest.raises(InvalidParameterError, match="need model = 'mensa'"):
+        rhost.fit_model("deepsurv", _design_payload(X, ["a", "b"]), resp)
+
+
+def test_multi_event_frame_compares_as_multi_event_data():
+    """compare_from_r on one Surv column per event equals compare() on the MultiEventData built
+    from the same columns in Python."""
+    from pysurvbridge import compare
+    from pysurvbridge.data.events import MultiEventData
+
+    X, t1, e1, t2, e2 = _two_events(200, seed=3)
+    cols = {"recur": _surv_payload_column(t1, e1), "death": _surv_payload_column(t2, e2)}
+    cols.update({"a": {"kind": "double", "values": X[:, 0]}, "b": {"kind": "double", "values": X[:, 1]}})
+    data = rhost._comparison_data(_payload(cols, len(t1)))
+    assert isinstance(data, MultiEventData) and data.event_names == ("recur", "death")
+    assert data.covariates == ("a", "b")
+    np.testing.assert_array_equal(data.times, np.column_stack([t1, t2]))
+    models = ["mensa", "earlier-event-first"]
+    got = rhost.compare_from_r(_payload(cols, len(t1)), np.array(models), None, seeds=1.0, epochs=2.0,
+                               trajectories=[["recur", "death"]], verbose=False)
+    ref = compare(data, models, seeds=1, epochs=2, trajectories=[("recur", "death")], verbose=False)
+    metric = [c for c in ref.table.columns if c.startswith(("c_", "ibs"))]
+    pd.testing.assert_frame_equal(got.table[metric], ref.table[metric])
+    bad = dict(cols, death={**cols["death"], "type": "mright"})
+    with pytest.raises(InvalidParameterError, match="right-censored"):
+        rhost._comparison_data(_payload(bad, len(t1)))

@@ -3,47 +3,6 @@
 
 .sb_models <- c("cox", "ag", "wlw", "pwp-total", "pwp-gap")
 
-.sb_response_vars <- function(formula) {
-  lhs <- formula[[2]]
-  if (!is.call(lhs) || !identical(as.character(lhs[[1]]), "Surv") && !identical(deparse(lhs[[1]]), "survival::Surv")) {
-    stop("the formula's left side must be Surv(time, status) or Surv(start, stop, event), got ",
-         deparse(lhs), call. = FALSE)
-  }
-  args <- as.list(lhs)[-1]
-  if (!is.null(names(args)) && any(nzchar(names(args)))) {
-    stop("give Surv()'s columns by position (Surv(start, stop, event)), not by name", call. = FALSE)
-  }
-  if (!all(vapply(args, is.name, logical(1)))) {
-    stop("Surv()'s arguments must be column names (e.g. Surv(start, stop, event)); compute ",
-         "expressions into columns first: ", deparse(lhs), call. = FALSE)
-  }
-  vapply(args, as.character, character(1))
-}
-
-.sb_id_name <- function(id, formula, data = NULL) {
-  if (!is.null(id)) return(id)
-  tt <- if (is.null(data)) stats::terms(formula, specials = "cluster")
-        else stats::terms(formula, specials = "cluster", data = data)
-  pos <- attr(tt, "specials")$cluster
-  if (is.null(pos)) return(NULL)
-  inner <- attr(tt, "variables")[[pos + 1]][[2]]
-  as.character(inner)
-}
-
-.sb_rhs_without_cluster <- function(formula, data = NULL) {
-  # with data, "." stands for every column not in the formula's response
-  tt <- if (is.null(data)) stats::terms(formula, specials = "cluster")
-        else stats::terms(formula, specials = "cluster", data = data)
-  pos <- attr(tt, "specials")$cluster
-  labels <- attr(tt, "term.labels")
-  if (!is.null(pos)) {
-    cluster_labels <- vapply(pos, function(p) deparse(attr(tt, "variables")[[p + 1]]), character(1))
-    labels <- setdiff(labels, cluster_labels)
-  }
-  if (!length(labels)) stop("the formula has no covariates", call. = FALSE)
-  labels
-}
-
 .sb_check_na <- function(data, vars) {
   for (v in vars) {
     if (!v %in% names(data)) stop("column '", v, "' is not in the data", call. = FALSE)
@@ -68,6 +27,12 @@
 #' @param id,start,stop,event column names.
 #' @param max_events keep rows up to this event number (WLW: rows per subject, default 4).
 #' @return a data.frame with the layout's rows.
+#' @examples
+#' b1 <- survival::bladder1
+#' b1 <- b1[b1$stop > b1$start, ]
+#' b1$event <- as.integer(b1$status == 1)
+#' pwp <- sb_layout(b1, "pwp-gap", id = "id", start = "start", stop = "stop", event = "event")
+#' head(pwp[, c("id", "start", "stop", "event", "enum")])
 #' @export
 sb_layout <- function(data, model, id, start, stop, event, max_events = NULL) {
   model <- match.arg(model, .sb_models)
@@ -129,6 +94,12 @@ sb_layout <- function(data, model, id, start, stop, event, max_events = NULL) {
 #'   \item{cox}{`Surv(stop, event) ~ x + cluster(id)` on time to first event, or the given
 #'     `Surv(time, status)` on single-event data}
 #' }
+#' The response is read as coxph reads it (`model.frame()`, a `Surv` object): status 0/1, 1/2
+#' (2 = event), TRUE/FALSE or an expression such as `status == 2`. `strata()` terms of the
+#' formula are kept (beside the layout's own `strata(enum)`). Rows with NA in a formula variable
+#' follow `na.action` (default `getOption("na.action")`, i.e. `na.omit`); the fit's
+#' `$na.action` holds them, and `print()` says "(n observations deleted due to missingness)"
+#' as for any coxph fit.
 #' @param formula `Surv(start, stop, event) ~ covariates` (counting-process rows; a
 #'   `cluster(id)` term may name the subject), or `Surv(time, status) ~ covariates` with
 #'   `model = "cox"`.
@@ -137,63 +108,90 @@ sb_layout <- function(data, model, id, start, stop, event, max_events = NULL) {
 #' @param id the subject column (a name, quoted or not); or `cluster(id)` in the formula.
 #' @param ties "efron" (default) or "breslow".
 #' @param max_events see [sb_layout()].
+#' @param na.action `na.omit` (the default, through `getOption("na.action")`), `na.exclude`
+#'   (for single-event Cox, `predict()` and `residuals()` are then padded to the data's rows) or
+#'   `na.fail` (an error naming the columns and rows with NA).
 #' @param ... passed to `coxph` (e.g. `control`).
 #' @return the `coxph` fit (class `c("sb_classical", "coxph")`): `coef`, `vcov` (robust),
 #'   `summary`, `predict`, `survfit`, `tidy`, `glance` work on it; `sb_layout(fit)`-style
 #'   details are in `fit$survbridge`.
+#' @examples
+#' # lung as survival ships it: status 1/2 (2 = death), NA in ph.ecog
+#' fit <- sb_fit_classical(Surv(time, status) ~ age + sex + ph.ecog, survival::lung, model = "cox")
+#' fit   # "(1 observation deleted due to missingness)"
+#' b1 <- survival::bladder1[survival::bladder1$stop > survival::bladder1$start, ]
+#' sb_fit_classical(Surv(start, stop, status == 1) ~ treatment + number + size + cluster(id), b1,
+#'                  model = "pwp-total")
 #' @export
 sb_fit_classical <- function(formula, data, model = c("ag", "wlw", "pwp-total", "pwp-gap", "cox"),
-                             id = NULL, ties = c("efron", "breslow"), max_events = NULL, ...) {
+                             id = NULL, ties = c("efron", "breslow"), max_events = NULL,
+                             na.action = getOption("na.action"), ...) {
   model <- match.arg(model)
   ties <- match.arg(ties)
   if (!inherits(formula, "formula")) stop("formula must be a formula such as Surv(start, stop, event) ~ x", call. = FALSE)
   if (!is.data.frame(data)) stop("data must be a data.frame", call. = FALSE)
-  id_expr <- substitute(id)
-  if (is.name(id_expr) && deparse(id_expr) %in% names(data)) {
-    id <- deparse(id_expr)  # a bare column name: id = id
-  } else if (!is.null(id) && !(is.character(id) && length(id) == 1)) {
-    stop("id must name the subject column, e.g. id = \"id\"", call. = FALSE)
+  id <- .sb_id_arg(substitute(id), id, data)
+  fr <- .sb_frame(formula, data, na.action, id)
+  if (!fr$type %in% c("right", "counting")) {
+    stop("sb_fit_classical: ", if (fr$type == "multi") "several events" else "a factor status (competing risks)",
+         " in the formula; the classical models take Surv(time, status) or Surv(start, stop, event) ",
+         "(several events: sb_fit(\"mensa\", ...) or sb_compare())", call. = FALSE)
   }
-  resp <- .sb_response_vars(formula)
-  id <- .sb_id_name(id, formula, data)
-  labels <- .sb_rhs_without_cluster(formula, data)
-  labels <- setdiff(labels, id)  # "." must not make the subject id a covariate
-  covariate_vars <- setdiff(all.vars(stats::reformulate(labels)), character(0))
-  .sb_check_na(data, c(resp, covariate_vars))
-  if (length(resp) == 2) {  # single-event data: Cox only
+  labels <- attr(fr$x_terms, "term.labels")  # without cluster(), strata() and the subject
+  if (!length(labels)) stop("the formula has no covariates", call. = FALSE)
+  rows <- data[fr$keep, , drop = FALSE]
+  idn <- if (!is.null(fr$id) && fr$id %in% names(data)) fr$id else ".id"
+  omit <- fr$omit
+  if (fr$type == "right") {  # single-event data: Cox only
     if (model != "cox") {
       stop("model '", model, "' needs counting-process rows: Surv(start, stop, event) ~ ... with the subject id",
            call. = FALSE)
     }
-    layout <- data
-    if (is.null(id)) { layout$.id <- seq_len(nrow(layout)); id <- ".id" }
-    lhs <- call("Surv", as.name(resp[1]), as.name(resp[2]))
+    layout <- rows
+    layout[[idn]] <- if (is.null(fr$ids)) seq_len(nrow(layout)) else fr$ids
+    lhs <- formula[[2]]  # coxph reads the user's own Surv() on the same rows, as .sb_frame() did
+    resp <- .sb_deparse(lhs)
     strata <- FALSE
   } else {
-    if (is.null(id)) stop("recurrent-event models need the subject: id = \"id\" or + cluster(id) in the formula",
-                          call. = FALSE)
-    if ("enum" %in% covariate_vars) stop("'enum' is the layout's event-number column; rename that covariate", call. = FALSE)
-    layout <- sb_layout(data, model, id = id, start = resp[1], stop = resp[2], event = resp[3],
+    if (is.null(fr$ids)) stop("recurrent-event models need the subject: id = \"id\" or + cluster(id) in the formula",
+                              call. = FALSE)
+    if ("enum" %in% all.vars(fr$x_terms)) stop("'enum' is the layout's event-number column; rename that covariate", call. = FALSE)
+    roles <- if (.sb_is_surv_call(formula[[2]])) .sb_surv_roles(formula[[2]])
+    resp <- c(start = ".start", stop = ".stop", event = ".event")
+    for (k in seq_along(resp)) {  # the user's column names where Surv() names columns
+      r <- roles[[c("start", "stop", "status")[k]]]
+      if (is.name(r)) resp[k] <- as.character(r)
+    }
+    m <- unclass(fr$y)
+    rows[[resp[["start"]]]] <- m[, "start"]
+    rows[[resp[["stop"]]]] <- m[, "stop"]
+    rows[[resp[["event"]]]] <- m[, "status"]  # 0/1, as Surv() coded it (1/2 or TRUE/FALSE in the data)
+    rows[[idn]] <- fr$ids
+    layout <- sb_layout(rows, model, id = idn, start = resp[["start"]], stop = resp[["stop"]], event = resp[["event"]],
                         max_events = max_events)
     counting <- model %in% c("ag", "pwp-total")
-    lhs <- if (counting) call("Surv", as.name(resp[1]), as.name(resp[2]), as.name(resp[3]))
-           else call("Surv", as.name(resp[2]), as.name(resp[3]))
+    lhs <- if (counting) call("Surv", as.name(resp[["start"]]), as.name(resp[["stop"]]), as.name(resp[["event"]]))
+           else call("Surv", as.name(resp[["stop"]]), as.name(resp[["event"]]))
     strata <- model %in% c("pwp-total", "pwp-gap", "wlw")
+    if (length(omit)) omit <- structure(omit, class = "omit")  # layout rows are not the data's rows: nothing to pad
   }
-  rhs <- paste(c(vapply(labels, function(l) l, character(1)),
-                 if (strata) "strata(enum)", paste0("cluster(", .sb_backtick(id), ")")), collapse = " + ")
+  rhs <- paste(c(labels, fr$strata, if (strata) "strata(enum)", paste0("cluster(", .sb_backtick(idn), ")")),
+               collapse = " + ")
   f <- stats::as.formula(paste(paste(deparse(lhs), collapse = ""), "~", rhs), env = asNamespace("survival"))
   environment(f) <- list2env(list(), parent = environment(formula))
   fit <- survival::coxph(f, data = layout, ties = ties, model = TRUE, ...)
   fit$call <- call("coxph", formula = f, data = as.name(paste0(gsub("-", "_", model), "_layout")), ties = ties)
-  fit$survbridge <- list(model = model, id = id, response = resp, layout_rows = nrow(layout),
-                         subjects = length(unique(layout[[id]])), max_events = max_events)
+  if (length(omit)) fit$na.action <- omit
+  fit$survbridge <- list(model = model, id = idn, response = resp, layout_rows = nrow(layout),
+                         subjects = length(unique(layout[[idn]])), max_events = max_events)
   class(fit) <- c("sb_classical", class(fit))
   fit
 }
 
 .sb_backtick <- function(x) if (make.names(x) == x) x else paste0("`", x, "`")
 
+#' @rdname sb_fit_classical
+#' @param x a fit from `sb_fit_classical()`.
 #' @export
 print.sb_classical <- function(x, ...) {
   info <- x$survbridge

@@ -78,6 +78,15 @@
 #' NaN. [sb_from_pandas()] converts back without loss.
 #' @param x a data.frame or a Surv object.
 #' @return a Python pandas DataFrame (reticulate object, not converted).
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   df <- sb_to_pandas(survival::lung[1:5, ])
+#'   df
+#'   sb_from_pandas(df)
+#' }
+#' }
 #' @export
 sb_to_pandas <- function(x) {
   rhost <- .sb_rhost()
@@ -151,6 +160,14 @@ sb_to_pandas <- function(x) {
 #' Date (for columns that came from R Dates) or POSIXct, Surv parts -> a Surv column.
 #' @param x a pandas DataFrame (a reticulate object).
 #' @return a data.frame.
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   x <- data.frame(n = c(1L, NA), f = factor(c("b", "a"), levels = c("b", "a")))
+#'   identical(sb_from_pandas(sb_to_pandas(x)), x)
+#' }
+#' }
 #' @export
 sb_from_pandas <- function(x) {
   rhost <- .sb_rhost()

@@ -16,6 +16,14 @@ generics::glance
 #' @param conf.int,conf.level confidence intervals from the robust SE.
 #' @param ... unused.
 #' @method tidy sb_classical
+#' @examples
+#' b1 <- survival::bladder1
+#' b1 <- b1[b1$stop > b1$start, ]
+#' b1$event <- as.integer(b1$status == 1)
+#' fit <- sb_fit_classical(Surv(start, stop, event) ~ treatment + number + cluster(id), b1,
+#'                         model = "ag")
+#' tidy(fit)
+#' tidy(fit, exponentiate = TRUE, conf.level = 0.9)
 #' @export
 tidy.sb_classical <- function(x, exponentiate = FALSE, conf.int = TRUE, conf.level = 0.95, ...) {
   est <- stats::coef(x)
@@ -42,6 +50,13 @@ tidy.sb_classical <- function(x, exponentiate = FALSE, conf.int = TRUE, conf.lev
 #' @param x an `sb_classical` fit.
 #' @param ... unused.
 #' @method glance sb_classical
+#' @examples
+#' b1 <- survival::bladder1
+#' b1 <- b1[b1$stop > b1$start, ]
+#' b1$event <- as.integer(b1$status == 1)
+#' fit <- sb_fit_classical(Surv(start, stop, event) ~ treatment + number + cluster(id), b1,
+#'                         model = "wlw")
+#' glance(fit)
 #' @export
 glance.sb_classical <- function(x, ...) {
   data.frame(model = x$survbridge$model, n.subjects = x$survbridge$subjects, n.rows = x$n, nevent = x$nevent,
@@ -56,6 +71,15 @@ glance.sb_classical <- function(x, ...) {
 #'   n.splits, method, better).
 #' @param ... unused.
 #' @method tidy sb_comparison
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   x <- sb_compare("bladder1", models = c("cox", "ag", "deepsurv"), seeds = 1, epochs = 5)
+#'   tidy(x)
+#'   tidy(x, type = "differences")
+#' }
+#' }
 #' @export
 tidy.sb_comparison <- function(x, type = c("metrics", "differences"), ...) {
   type <- match.arg(type)
@@ -86,6 +110,14 @@ tidy.sb_comparison <- function(x, type = c("metrics", "differences"), ...) {
 #' @param x an `sb_comparison`.
 #' @param ... unused.
 #' @method glance sb_comparison
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   x <- sb_compare("bladder1", models = c("cox", "ag", "deepsurv"), seeds = 1, epochs = 5)
+#'   glance(x)
+#' }
+#' }
 #' @export
 glance.sb_comparison <- function(x, ...) {
   a <- x$agreement
@@ -93,17 +125,28 @@ glance.sb_comparison <- function(x, ...) {
              failures = if ("error" %in% names(x$results)) sum(!is.na(x$results$error)) else 0L,
              max.engine.difference = if (is.null(a) || all(is.na(a$max_abs_diff))) NA_real_
                                      else max(a$max_abs_diff, na.rm = TRUE),
-             best.c_harrell = x$table$model[which.max(x$table$c_harrell)], stringsAsFactors = FALSE)
+             best.c_harrell = if (is.null(x$table$c_harrell)) NA_character_  # multi-event: c_global, c_local
+                              else x$table$model[which.max(x$table$c_harrell)], stringsAsFactors = FALSE)
 }
 
 #' Glance at a neural survbridge fit
 #' @param x an `sb_fit`.
 #' @param ... unused.
 #' @method glance sb_fit
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   lung <- survival::lung[, c("time", "status", "age", "sex", "ph.ecog")]
+#'   lung <- lung[stats::complete.cases(lung), ]
+#'   fit <- sb_fit("deepsurv", Surv(time, status) ~ age + sex + ph.ecog, lung, epochs = 5, seed = 1)
+#'   glance(fit)
+#' }
+#' }
 #' @export
 glance.sb_fit <- function(x, ...) {
   h <- x$history
-  data.frame(model = x$model, n = x$n, nevent = x$n_events, n.params = x$n_params, epochs = nrow(h),
+  data.frame(model = x$model, n = x$n, nevent = sum(x$n_events), n.params = x$n_params, epochs = nrow(h),
              final.train.loss = if (nrow(h)) h$train_loss[nrow(h)] else NA_real_, seed = x$seed,
              stringsAsFactors = FALSE)
 }
@@ -111,18 +154,54 @@ glance.sb_fit <- function(x, ...) {
 #' P(no event by t) of a neural fit, for pec
 #'
 #' The method `pec::pec()` and `pec::predictSurvProb()` call: a matrix, rows newdata, columns times.
-#' @param object an `sb_fit`. @param newdata a data.frame. @param times times.
+#' @param object an `sb_fit`.
+#' @param newdata a data.frame.
+#' @param times times.
 #' @param ... unused.
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   lung <- survival::lung[, c("time", "status", "age", "sex", "ph.ecog")]
+#'   lung <- lung[stats::complete.cases(lung), ]
+#'   fit <- sb_fit("deepsurv", Surv(time, status) ~ age + sex + ph.ecog, lung, epochs = 5, seed = 1)
+#'   if (requireNamespace("pec", quietly = TRUE))
+#'     pec::predictSurvProb(fit, lung[1:3, ], times = c(100, 300))
+#' }
+#' }
 #' @rawNamespace S3method(pec::predictSurvProb, sb_fit)
 predictSurvProb.sb_fit <- function(object, newdata, times, ...) {
+  .sb_one_event(object)
   s <- predict.sb_fit(object, newdata, type = "survival", times = times)
   unname(s)
 }
 
 #' P(event by t) of a neural fit, for riskRegression::Score
-#' @param object an `sb_fit`. @param newdata a data.frame. @param times times.
-#' @param cause unused (single-event models). @param ... unused.
+#' @param object an `sb_fit`.
+#' @param newdata a data.frame.
+#' @param times times.
+#' @param cause unused (single-event models).
+#' @param ... unused.
+#' @examples
+#' \donttest{
+#' # needs Python with pysurvbridge: install_pysurvbridge() sets it up
+#' if (isTRUE(sb_python_available())) {
+#'   lung <- survival::lung[, c("time", "status", "age", "sex", "ph.ecog")]
+#'   lung <- lung[stats::complete.cases(lung), ]
+#'   fit <- sb_fit("deepsurv", Surv(time, status) ~ age + sex + ph.ecog, lung, epochs = 5, seed = 1)
+#'   if (requireNamespace("riskRegression", quietly = TRUE))
+#'     riskRegression::predictRisk(fit, lung[1:3, ], times = c(100, 300))
+#' }
+#' }
 #' @rawNamespace S3method(riskRegression::predictRisk, sb_fit)
 predictRisk.sb_fit <- function(object, newdata, times, cause, ...) {
+  .sb_one_event(object)
   1 - unname(predict.sb_fit(object, newdata, type = "survival", times = times))
+}
+
+.sb_one_event <- function(object) {
+  if (!is.null(object$events)) {
+    stop("this fit has several events (", paste(object$events, collapse = ", "), "); pec and riskRegression score ",
+         "one event: use predict(fit, newdata, type = \"survival\", times = )[[event]]", call. = FALSE)
+  }
 }

@@ -73,15 +73,18 @@ test_that("CoxVAE and MENSA (single event and competing risks) fit and predict f
   cr$cause <- factor(ifelse(cr$status == 0, "censored", ifelse(cr$ph.ecog >= 2, "early", "late")),
                      levels = c("censored", "early", "late"))
   mc <- sb_fit("mensa", Surv(time, cause) ~ age + sex, cr, epochs = 3, seed = 1)
-  s <- predict(mc, cr[1:3, ], type = "survival", times = c(100, 300))
-  expect_identical(colnames(s), c("early:100", "early:300", "late:100", "late:300"))
+  s <- predict(mc, cr[1:3, ], type = "survival", times = c(100, 300))  # one matrix per cause
+  expect_named(s, c("early", "late"))
+  expect_identical(dimnames(s$early), list(c("1", "2", "3"), c("100", "300")))
+  expect_identical(colnames(predict(mc, cr[1:3, ], type = "lp")), c("early", "late"))
 })
 
 test_that("bad input gets a clear error, not a traceback from torch", {
   skip_if_no_python()
   lung <- lung_complete()
   lung$age[c(2, 9)] <- NA
-  expect_error(sb_fit("deepsurv", Surv(time, status) ~ age + sex, lung, epochs = 1), "column 'age' has NA")
+  expect_error(sb_fit("deepsurv", Surv(time, status) ~ age + sex, lung, epochs = 1, na.action = na.fail),
+               "na.action = na.fail: column 'age' has NA in 2 row\\(s\\) \\(rows 2, 9\\)")
   expect_error(sb_fit("deepsurv", Surv(time, status) ~ sex, lung_complete(), epochs = 1, 5),
                "must be named")
   expect_error(sb_fit("deepsurv", Surv(time, status) ~ sex, lung_complete(), epochs = 1, hiden = 3), "hiden")
