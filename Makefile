@@ -29,20 +29,25 @@ demo: setup
 	$(VENV)/bin/pysurvbridge compare bladder1 --models cox,ag,wlw,pwp-total,lstm-cox,lstm-cox-paper --seeds 3 --out report.html
 	$(VENV)/bin/pysurvbridge compare rotterdam-multi --seeds 3 --out report-multi-event.html
 
-# the import-linter contracts of docs/architecture.md, pytest, then the R package's testthat
-# tests (scripts/test_r.sh installs r/ into .venv/Rlib)
+# the import-linter contracts of docs/architecture.md, pytest, then R CMD check of the R package
+# (scripts/test_r.sh: rcmdcheck builds r/ with its vignette and checks the tarball --no-manual, its
+# testthat tests and test-install.R included, with SURVBRIDGE_PYTHON=$(CURDIR)/$(PY)); it prints
+# "R CMD check: Status: OK ..." and "R tests (testthat): N passed, ...", and fails on any
+# ERROR, WARNING or NOTE
 test: setup $(BROWSER_STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
-	bash scripts/test_r.sh
+	SURVBRIDGE_PYTHON=$(CURDIR)/$(PY) bash scripts/test_r.sh
 
 # the six vignettes, full mode, into vignettes/_build/*.html (and index.html); `make test` renders
-# them in fast mode (DOCS_FAST=1) inside tests/test_vignettes.py and opens them in Chromium
+# them in fast mode (DOCS_FAST=1) inside tests/test_vignettes.py and opens them in Chromium. Then
+# the R package's pkgdown reference site into vignettes/_build/r-reference (scripts/docs_r.sh)
 docs: setup
 	$(PY) vignettes/render.py
+	SURVBRIDGE_PYTHON=$(CURDIR)/$(PY) bash scripts/docs_r.sh
 
 test-r: setup
-	bash scripts/test_r.sh
+	SURVBRIDGE_PYTHON=$(CURDIR)/$(PY) bash scripts/test_r.sh
 
 # the R package survbridge for R users, into R's default library (it finds this .venv by itself)
 r-package: setup

@@ -18,28 +18,32 @@
 #' The Python survbridge would use, and where each candidate came from
 #'
 #' In order: the environment variable `RETICULATE_PYTHON`, the option `survbridge.python`,
-#' the environment variable `SURVBRIDGE_PYTHON`, and the project's `.venv` recorded when the
-#' package was installed from the pysurvbridge repository.
+#' the environment variable `SURVBRIDGE_PYTHON`, the Python recorded by
+#' [install_pysurvbridge()], and the project's `.venv` recorded when the package was installed
+#' from the pysurvbridge repository. The first that exists is used.
 #' @return a data.frame with columns source, python, exists.
+#' @examples
+#' sb_python_candidates()
 #' @export
 sb_python_candidates <- function() {
   recorded <- system.file("python-path", package = "survbridge")
   venv <- if (nzchar(recorded)) trimws(readLines(recorded, warn = FALSE)[1]) else ""
   out <- data.frame(
     source = c("RETICULATE_PYTHON", "option survbridge.python", "SURVBRIDGE_PYTHON",
-               "the project's .venv"),
+               "install_pysurvbridge()", "the project's .venv"),
     python = c(Sys.getenv("RETICULATE_PYTHON"), getOption("survbridge.python", ""),
-               Sys.getenv("SURVBRIDGE_PYTHON"), venv),
+               Sys.getenv("SURVBRIDGE_PYTHON"), .sb_recorded_python(), venv),
     stringsAsFactors = FALSE)
   out$exists <- nzchar(out$python) & file.exists(out$python)
   out
 }
 
 .sb_fix_message <- function() {
-  paste0("Fix: run `make setup` in the pysurvbridge repository (it creates .venv with Python, torch and ",
-         "pysurvbridge) and reinstall this package from there (`make r-package`), then restart R; or point ",
-         "survbridge at a Python that has pysurvbridge: options(survbridge.python = \"/path/to/python\") ",
-         "before the first call. survbridge_doctor() checks the whole set-up.")
+  paste0("Fix: run survbridge::install_pysurvbridge() once (it creates the virtual environment \"survbridge\" ",
+         "with PyTorch and pysurvbridge and records it for later sessions), then restart R; or point survbridge ",
+         "at a Python that has pysurvbridge: options(survbridge.python = \"/path/to/python\") before the first ",
+         "call (in the pysurvbridge repository `make setup` and `make r-package` do this). survbridge_doctor() ",
+         "checks the whole set-up.")
 }
 
 .sb_choose_python <- function() {
@@ -51,7 +55,7 @@ sb_python_candidates <- function() {
   usable <- given[given$exists, , drop = FALSE]
   if (!nrow(usable)) {
     tried <- if (nrow(given)) paste0(given$source, " (", given$python, ": not found)", collapse = "; ")
-             else "none of RETICULATE_PYTHON, option survbridge.python, SURVBRIDGE_PYTHON, the project's .venv is set"
+             else paste("none of", paste(cands$source, collapse = ", "), "is set")
     stop("survbridge needs Python with the pysurvbridge package, and found none. Tried: ", tried, ". ",
          .sb_fix_message(), call. = FALSE)
   }
@@ -91,6 +95,10 @@ sb_python_candidates <- function() {
 
 #' Is Python with pysurvbridge usable from this R session?
 #' @return TRUE or FALSE; the reason is in attr(, "reason").
+#' @examples
+#' \donttest{
+#' sb_python_available()
+#' }
 #' @export
 sb_python_available <- function() {
   ok <- tryCatch({ .sb_rhost(); TRUE }, error = function(e) structure(FALSE, reason = conditionMessage(e)))
@@ -99,9 +107,16 @@ sb_python_available <- function() {
 
 #' Check the set-up: R side, Python side (`pysurvbridge doctor`)
 #'
-#' Prints which Python survbridge uses and why, the reticulate version, and the report of
-#' `pysurvbridge doctor` (torch, rpy2, R packages, with the command that fixes each problem).
+#' Prints which Python survbridge uses and why (each of [sb_python_candidates()]), the
+#' reticulate version, and the report of `pysurvbridge doctor` (torch, rpy2, R packages, with
+#' the command that fixes each problem). When no Python is found, or the one found lacks
+#' pysurvbridge or PyTorch, it says what is missing and the call that fixes it, usually
+#' [install_pysurvbridge()].
 #' @return invisibly, the doctor's exit status (0 when everything needed works).
+#' @examples
+#' \donttest{
+#' survbridge_doctor()
+#' }
 #' @export
 survbridge_doctor <- function() {
   cat("survbridge", format(utils::packageVersion("survbridge")), "| R", format(getRversion()),
@@ -112,15 +127,28 @@ survbridge_doctor <- function() {
                 if (!nzchar(cands$python[i])) "(unset)" else if (cands$exists[i]) cands$python[i]
                 else paste(cands$python[i], "(not found)")))
   }
-  python <- tryCatch(.sb_choose_python(), error = function(e) { cat(conditionMessage(e), "\n"); NULL })
-  if (is.null(python)) return(invisible(1L))
-  cat("Python used:", python, "\n\n")
+  python <- tryCatch(.sb_choose_python(), error = function(e) NULL)
+  if (isTRUE(.sb$restore_env)) {  # .sb_choose_python() set it for a Python start that is not coming
+    Sys.unsetenv("RETICULATE_PYTHON")
+    .sb$restore_env <- FALSE
+  }
+  if (!is.null(python)) cat("Python used:", python, "\n")
+  advice <- .sb_doctor_advice(python)
+  if (length(advice)) {
+    cat("", advice, sep = "\n")
+    return(invisible(1L))
+  }
+  cat("\n")
   out <- suppressWarnings(system2(python, c("-m", "pysurvbridge.cli", "doctor"), env = .sb_child_env(),
                                   stdout = TRUE, stderr = TRUE))
   cat(out, sep = "\n")
   status <- attr(out, "status")
   status <- if (is.null(status)) 0L else as.integer(status)
-  if (!identical(status, 0L)) cat("\n`pysurvbridge doctor` exited with status", status, "\n", .sb_fix_message(), "\n")
+  if (!identical(status, 0L)) {
+    cat("\n`pysurvbridge doctor` exited with status ", status, ": the lines above name the command that fixes ",
+        "each problem; survbridge::install_pysurvbridge() (re)installs PyTorch and pysurvbridge in a virtual ",
+        "environment.\n", sep = "")
+  }
   invisible(status)
 }
 

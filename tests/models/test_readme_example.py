@@ -36,7 +36,7 @@ def test_readme_lstm_cox_example_runs():
 
 def test_readme_compare_example_runs(tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    (code,) = [b for b in blocks if "pysurvbridge.compare(" in b]
+    (code,) = [b for b in blocks if "pysurvbridge.compare(" in b and "test_size=0.3)" in b]  # the first compare example
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(code.replace("test_size=0.3)", "test_size=0.3, verbose=False)"), "README.md", "exec"), namespace)
