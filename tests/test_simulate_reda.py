@@ -41,7 +41,7 @@ from pysurvbridge.simulate import (_covariates, _end_times, _frailty, expected_e
 
 pytestmark = pytest.mark.r
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "simulation.md"  # moved from the README with its example
 README_MARKER = "<!-- tested by tests/test_simulate_reda.py::test_readme_reda_example -->"
 REDA_MISSING = (
     "R package reda is not installed, so engine='reda' cannot run: `make setup` installs it "

@@ -1,5 +1,5 @@
-"""The README's neural-model example runs as printed (its numbers are not asserted: it only
-shows the calls), then its models round-trip through save/load."""
+"""The README's and the guide's (docs/*.md) examples run as printed (their numbers are not
+asserted: they only show the calls), then their models round-trip through save/load."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Pages:
+    """The README followed by every page of the guide in docs/, read as one text."""
+
+    def read_text(self) -> str:
+        return "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+
+
+README = _Pages()
 
 
 def test_readme_neural_example_runs(tmp_path, monkeypatch):
