@@ -84,12 +84,7 @@ def _survival(comp: Comparison):
             label="Kaplan-Meier (all subjects)")
     for name, pred in curves.items():
         ax.plot(pred.plot_grid, pred.plot_mean, label=f"{name} (mean over test subjects)")
-    ax.set_xlabel("time")
-    ax.set_ylabel("P(no event by t)")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Predicted survival to first event (last seed)")
-    ax.legend(fontsize="small")
-    return fig
+    return _finish_survival_axes(ax, "Predicted survival to first event (last seed)")
 
 
 def _bands(comp: Comparison):
@@ -104,12 +99,17 @@ def _bands(comp: Comparison):
         surv, lower, upper = pred.plot_band
         (line,) = ax.step(pred.plot_grid, surv, where="post", label=name)
         ax.fill_between(pred.plot_grid, lower, upper, step="post", alpha=0.15, color=line.get_color())
+    return _finish_survival_axes(ax, "Classical fits: the average test subject, 95% band (as survfit.coxph; last seed)")
+
+
+def _finish_survival_axes(ax, title: str):
+    """Labels, limits, title and legend of a plot of survival curves; returns its figure."""
     ax.set_xlabel("time")
     ax.set_ylabel("P(no event by t)")
     ax.set_ylim(0, 1.02)
-    ax.set_title("Classical fits: the average test subject, 95% band (as survfit.coxph; last seed)")
+    ax.set_title(title)
     ax.legend(fontsize="small")
-    return fig
+    return ax.figure
 
 
 def calibration_table(comp: Comparison) -> pd.DataFrame:
