@@ -38,19 +38,23 @@ def fit_model(model, rec, ties, engine):
     return fit_pwp(rec, COVS, timescale=model.split("-")[1], ties=ties, engine=engine)
 
 
-def direct_r(r, model, ties):
-    """The reference coxph call on R's own data frames (see the module docstring)."""
+def r_design(model):
+    """(R's own data frame, the Surv() columns, whether strata(enum)) of a model's direct R call."""
     b, b2 = load_bladder("r"), load_bladder2("r")
     if model == "ag":
-        data, lhs, strata = b2, ["start", "stop", "event"], False
-    elif model == "pwp-total":
-        data, lhs, strata = b2, ["start", "stop", "event"], True
-    elif model == "pwp-gap":
-        data, lhs, strata = b2.assign(gap=b2["stop"] - b2["start"]), ["gap", "event"], True
-    elif model == "wlw":
-        data, lhs, strata = b, ["stop", "event"], True
-    else:
-        data, lhs, strata = b.loc[b["enum"] == 1], ["stop", "event"], False
+        return b2, ["start", "stop", "event"], False
+    if model == "pwp-total":
+        return b2, ["start", "stop", "event"], True
+    if model == "pwp-gap":
+        return b2.assign(gap=b2["stop"] - b2["start"]), ["gap", "event"], True
+    if model == "wlw":
+        return b, ["stop", "event"], True
+    return b.loc[b["enum"] == 1], ["stop", "event"], False
+
+
+def direct_r(r, model, ties):
+    """The reference coxph call on R's own data frames (see the module docstring)."""
+    data, lhs, strata = r_design(model)
     specials = ([("strata", "enum")] if strata else []) + [("cluster", "id")]
     f = r.formula("Surv", lhs, COVS, specials=specials, namespace="survival")
     fit = r.call("coxph", f, data=r.to_r(data.reset_index(drop=True)), ties=ties, package="survival")

@@ -19,9 +19,10 @@ import torch
 
 from pysurvbridge.classical import fit_andersen_gill, fit_cox, fit_pwp, fit_wlw
 from pysurvbridge.classical.native import score_and_information, score_residuals
-from pysurvbridge.data import RecurrentData, SurvivalData, load_bladder, load_bladder2
+from pysurvbridge.data import RecurrentData, SurvivalData, load_bladder2
 from pysurvbridge.errors import InvalidSurvivalDataError
 from pysurvbridge.losses import cox_nll
+from tests.classical.test_engines import r_design
 
 COVS = ["rx", "number", "size"]
 MODELS = ["cox", "ag", "pwp-total", "pwp-gap", "wlw"]
@@ -53,17 +54,7 @@ def fit_model(model, rec, ties, engine):
 
 def direct_r(r, model, ties, w, tight=True):
     """coxph(..., weights = w[, control = coxph.control(eps = 1e-12, ...)]) on R's bladder data."""
-    b, b2 = load_bladder("r"), load_bladder2("r")
-    if model == "ag":
-        data, lhs, strata = b2, ["start", "stop", "event"], False
-    elif model == "pwp-total":
-        data, lhs, strata = b2, ["start", "stop", "event"], True
-    elif model == "pwp-gap":
-        data, lhs, strata = b2.assign(gap=b2["stop"] - b2["start"]), ["gap", "event"], True
-    elif model == "wlw":
-        data, lhs, strata = b, ["stop", "event"], True
-    else:
-        data, lhs, strata = b.loc[b["enum"] == 1], ["stop", "event"], False
+    data, lhs, strata = r_design(model)  # the same R frames and formulas as test_engines.py
     data = data.reset_index(drop=True)
     data["w"] = data["id"].map(w).to_numpy()
     specials = ([("strata", "enum")] if strata else []) + [("cluster", "id")]
