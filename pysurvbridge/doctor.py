@@ -5,6 +5,7 @@ subprocess, so the report always completes.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -106,6 +107,28 @@ def check_pyarrow() -> Check:
                           "ParquetMinibatches unavailable; DataLoaders over memory-mapped arrays still work")
 
 
+def check_dask() -> Check:
+    """dask and distributed run compare(backend="dask")'s cells on a cluster (comparison/execution.py)."""
+    versions = {}
+    for package in ("dask", "distributed"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    if len(versions) < 2:
+        missing = " and ".join(p for p in ("dask", "distributed") if p not in versions)
+        return Check("dask", False, f"{missing} missing (compare(backend='dask') unavailable; "
+                                    "n_jobs= worker processes on this machine still work)",
+                     'pip install "pysurvbridge[dask]"')
+    return Check("dask", True, f"{versions['dask']}, distributed {versions['distributed']} "
+                               "(compare(backend='dask') on a Dask cluster)")
+
+
+def rpy2_install_command(spec: str) -> str:
+    """The pip command that installs the r extra with the rpy2 this R needs (``spec``)."""
+    return f"pip install \"pysurvbridge[r]\" '{spec}'"
+
+
 def check_r_stack() -> list[Check]:
     """R itself, rpy2, whether rpy2 can start this R, and the R packages."""
     checks: list[Check] = []
@@ -118,7 +141,9 @@ def check_r_stack() -> list[Check]:
     try:
         rpy2_version = metadata.version("rpy2")
     except metadata.PackageNotFoundError:
-        checks.append(Check("rpy2", False, "not installed", f"pip install '{spec}'", True))
+        note = ("rpy2 >= 3.6 needs R >= 4.5" if r_version is None
+                else f"R {r_version} needs {spec}: rpy2 >= 3.6 needs R >= 4.5")
+        checks.append(Check("rpy2", False, f"not installed ({note})", rpy2_install_command(spec), True))
         rpy2_version = None
     else:
         mismatch = (r_version is not None and _version_tuple(rpy2_version) >= (3, 6)
@@ -178,13 +203,17 @@ def check_reticulate_host() -> Check | None:
 
 def run_checks() -> list[Check]:
     checks = [Check("Python", True, sys.version.split()[0])]
+    import pysurvbridge
+
+    where = os.path.dirname(os.path.abspath(pysurvbridge.__file__))  # which copy runs: site-packages or a checkout
     try:
-        checks.append(Check("pysurvbridge", True, metadata.version("pysurvbridge")))
+        checks.append(Check("pysurvbridge", True, f"{metadata.version('pysurvbridge')} ({where})"))
     except metadata.PackageNotFoundError:
-        checks.append(Check("pysurvbridge", True, "source tree (not installed)"))
+        checks.append(Check("pysurvbridge", True, f"{pysurvbridge.__version__}, source tree, not installed ({where})"))
     checks.append(check_torch())
     checks.append(check_numba())
     checks.append(check_pyarrow())
+    checks.append(check_dask())
     checks.extend(check_r_stack())
     host = check_reticulate_host()
     if host is not None:

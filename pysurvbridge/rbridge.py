@@ -133,9 +133,10 @@ def explain_start_failure(error_text: str, r_version_text: str | None = None) ->
     """
     if "No module named 'rpy2" in error_text or "import of rpy2 halted" in error_text:
         return (
-            "rpy2 is not installed, so the R engine is unavailable. Install it with "
-            "`pip install 'rpy2==3.5.17'` for R < 4.5 or `pip install 'rpy2>=3.6'` for R >= 4.5 "
-            "(or run `make setup`, which picks the right one)."
+            "rpy2 is not installed, so the R engine is unavailable. The r extra installs it: "
+            "`pip install \"pysurvbridge[r]\" 'rpy2==3.5.17'` for R < 4.5, or "
+            "`pip install \"pysurvbridge[r]\"` for R >= 4.5 (rpy2 >= 3.6 needs R >= 4.5); "
+            "`make setup` picks the right one."
         )
     if "R_getVar" in error_text:
         return (

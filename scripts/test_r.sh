@@ -27,9 +27,10 @@ export SURVBRIDGE_PYTHON=${SURVBRIDGE_PYTHON:-$ROOT/.venv/bin/python}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/survbridge-check.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 # the wheel test-install.R installs: built offline (no build isolation, no dependencies) from a copy
-# of the package's sources, so that setuptools leaves no build/ folder in the checkout
+# of the package's sources (and LICENSE, which pyproject.toml's license-files puts in the wheel), so that
+# setuptools leaves no build/ folder in the checkout
 mkdir -p "$OUT/src"
-tar -C "$ROOT" --exclude=__pycache__ -cf - pyproject.toml README.md pysurvbridge | tar -C "$OUT/src" -xf -
+tar -C "$ROOT" --exclude=__pycache__ -cf - pyproject.toml README.md LICENSE pysurvbridge | tar -C "$OUT/src" -xf -
 if [ -x "$SURVBRIDGE_PYTHON" ] && "$SURVBRIDGE_PYTHON" -m pip wheel -q --no-deps --no-build-isolation -w "$OUT/wheel" "$OUT/src" >"$OUT/wheel.log" 2>&1; then
   SURVBRIDGE_TEST_WHEEL=$(ls "$OUT"/wheel/pysurvbridge-*.whl | head -n 1)
   export SURVBRIDGE_TEST_WHEEL

@@ -80,6 +80,45 @@ def test_missing_numba_says_how_to_install(monkeypatch):
     assert not check.ok and check.fix == 'pip install "pysurvbridge[fast]"'
     check = doctor.check_pyarrow()
     assert not check.ok and check.fix == 'pip install "pysurvbridge[parquet]"'
+    check = doctor.check_dask()
+    assert not check.ok and check.fix == 'pip install "pysurvbridge[dask]"'
+    assert "dask and distributed missing" in check.detail
+
+
+def test_dask_needs_both_packages(monkeypatch):
+    versions = {"dask": "2026.8.0", "distributed": "2026.8.0"}
+
+    def version(name):
+        if name not in versions:
+            raise doctor.metadata.PackageNotFoundError(name)
+        return versions[name]
+
+    monkeypatch.setattr(doctor.metadata, "version", version)
+    check = doctor.check_dask()
+    assert check.ok and check.detail.startswith("2026.8.0, distributed 2026.8.0") and not check.fix
+    del versions["distributed"]
+    check = doctor.check_dask()
+    assert not check.ok and check.detail.startswith("distributed missing") and "[dask]" in check.fix
+
+
+@pytest.mark.parametrize("r_version,spec", [("4.2.2", "rpy2==3.5.17"), ("4.5.1", "rpy2>=3.6"), (None, "rpy2==3.5.17")])
+def test_missing_rpy2_names_the_r_extra(monkeypatch, r_version, spec):
+    """Without rpy2 the fix is the r extra with the rpy2 this R needs, in one pip command."""
+    from importlib import metadata
+
+    def version(name):
+        if name == "rpy2":
+            raise metadata.PackageNotFoundError(name)
+        return "1.0"
+
+    monkeypatch.setattr(doctor, "r_version_from_rscript", lambda: r_version)
+    monkeypatch.setattr(doctor.metadata, "version", version)
+    monkeypatch.setattr(doctor, "_run", lambda cmd, timeout=60: (0, "survival 3.5.3\n"))
+    checks = {c.name: c for c in doctor.check_r_stack()}
+    assert not checks["rpy2"].ok and checks["rpy2"].fix == f"pip install \"pysurvbridge[r]\" '{spec}'"
+    assert "rpy2 >= 3.6 needs R >= 4.5" in checks["rpy2"].detail
+    text, code = doctor.report(list(checks.values()))
+    assert code == 1 and 'fix: pip install "pysurvbridge[r]"' in text
 
 
 def test_old_reticulate_is_reported_too_old(monkeypatch):

@@ -2,13 +2,15 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests._helpers import run_without_rpy2
 
 
 def test_import_is_light():
     code = (
         "import sys, pysurvbridge, pysurvbridge.data, pysurvbridge.rbridge;"
-        "print(sorted(m for m in ('rpy2', 'torch') if m in sys.modules))"
+        "print(sorted(m for m in ('rpy2', 'torch', 'matplotlib', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -46,4 +48,60 @@ def test_everything_python_side_works_without_rpy2():
     )
     out = run_without_rpy2(code)
     assert out.returncode == 0, out.stderr
-    assert "pip install 'rpy2==3.5.17'" in out.stdout
+    assert "pip install \"pysurvbridge[r]\" 'rpy2==3.5.17'" in out.stdout
+
+
+def test_version_has_one_source():
+    """__version__ is the installed distribution's version, which is pyproject.toml's."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python >= 3.11")
+    from importlib import metadata
+    from pathlib import Path
+
+    import pysurvbridge
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert pysurvbridge.__version__ == metadata.version("pysurvbridge") == project["version"]
+
+
+def test_version_without_installed_metadata(monkeypatch, tmp_path):
+    """A source tree that was never installed reads pyproject.toml beside the package; with
+    neither, the version says it is unknown instead of guessing."""
+    pytest.importorskip("tomllib", reason="the fallback reads pyproject.toml with tomllib (Python >= 3.11)")
+    from importlib import metadata
+
+    import pysurvbridge
+
+    def absent(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(pysurvbridge._metadata, "version", absent)
+    assert pysurvbridge._version() == pysurvbridge.__version__
+    monkeypatch.setattr(pysurvbridge, "__file__", str(tmp_path / "pysurvbridge" / "__init__.py"))
+    assert pysurvbridge._version() == "0+unknown"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pysurvbridge"\nversion = "9.8.7"\n')
+    assert pysurvbridge._version() == "9.8.7"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "another"\nversion = "1.0"\n')
+    assert pysurvbridge._version() == "0+unknown"
+
+
+def test_missing_optional_packages_name_their_extra():
+    """At use time: parquet without pyarrow, Dask cells without distributed."""
+    code = (
+        "import sys; sys.modules['pyarrow.parquet'] = None; sys.modules['distributed'] = None\n"
+        "import pysurvbridge\n"
+        "from pysurvbridge.data.streaming import ParquetMinibatches\n"
+        "from pysurvbridge.errors import OptionalDependencyError\n"
+        "for call in (lambda: ParquetMinibatches('x.parquet', time='t', event='e', covariates=['x']),\n"
+        "             lambda: pysurvbridge.compare('bladder1', models=['cox'], seeds=1, backend='dask',\n"
+        "                                          crosscheck=False, verbose=False)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except OptionalDependencyError as e:\n"
+        "        print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2, out.stdout
+    assert 'pip install "pysurvbridge[parquet]"' in lines[0]
+    assert 'pip install "pysurvbridge[dask]"' in lines[1]

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from pysurvbridge.comparison.runner import Cell, CellResult, run_cell
-from pysurvbridge.errors import InvalidParameterError, SurvBridgeError
+from pysurvbridge.errors import InvalidParameterError, OptionalDependencyError, SurvBridgeError
 
 __all__ = ["Execution", "resolve_execution", "work", "run_isolated_cell", "failed_record", "warm_up"]
 
@@ -153,7 +153,7 @@ def label_of(cell: Cell) -> dict:
 
 def failed_record(label: dict, reason: str) -> dict:
     """The record of a cell whose process died or timed out (never stored: a rerun retries it);
-    ``label`` from :func:`label_of`."""
+    ``label`` from ``label_of``."""
     from pysurvbridge.comparison.records import checksum
 
     payload = {"format": 1, "model": label["model"], "seed": label["seed"],
@@ -435,7 +435,8 @@ def _run_dask(plan_blob: bytes, blobs: list[bytes], options: list[dict], executi
     try:
         from distributed import as_completed, get_client
     except ImportError:
-        raise InvalidParameterError("backend='dask' needs dask and distributed: pip install pysurvbridge[dask]") from None
+        raise OptionalDependencyError("backend='dask' needs dask and distributed, which the dask extra installs: "
+                                      'pip install "pysurvbridge[dask]"') from None
     try:
         client = get_client()
     except ValueError:
