@@ -93,7 +93,7 @@ def classical_agreement(train: SurvivalData | RecurrentData, models: Sequence[st
     """Each classical model of ``models`` that applies to ``train`` fitted by the native
     engine and by the reference: R through rpy2 (``engine="r"``) or, when ``reference`` (an
     :data:`~pysurvbridge.classical.external.ExternalFitter`) is given, its estimates. One row
-    per (model, quantity) for coef, robust_se, se, loglik (max |difference| over
+    per (model, quantity) for coef, robust_se, se, loglik (max ``|difference|`` over
     coefficients); one row with quantity "fit" when either engine fails. The fits' own
     warnings are silenced here (compare() notes them from its own fits)."""
     from pysurvbridge.classical.external import fit_from_estimates
@@ -146,7 +146,7 @@ def brier_agreement(survival: np.ndarray, times: ArrayLike, test_time: ArrayLike
                     model: str = "") -> pd.DataFrame:
     """The IPCW Brier score of ``survival`` (subjects x ``times``) on the test subjects,
     computed by ``metrics.brier_score`` in Python and with ``engine="r"``; one row, quantity
-    "brier" (max |difference| over times, tolerance :data:`BRIER_TOLERANCE`).
+    "brier" (max ``|difference|`` over times, tolerance :data:`BRIER_TOLERANCE`).
 
     Both engines use the convention R's engines support: the censoring distribution G is the
     Kaplan-Meier of the scored (test) subjects, cases weighted at G(T_i) (ipred) or, without

@@ -333,7 +333,7 @@ class SurvivalAnalysisMixin:
 
     def predict_survival_function(self, X, return_array: bool = False) -> np.ndarray:
         """S(t | x) of each subject: an array of :class:`SurvivalFunction` (callable at times),
-        or with ``return_array`` the (n, len(unique_times_)) values at ``unique_times_``
+        or with ``return_array`` the ``(n, len(unique_times_))`` values at ``unique_times_``
         (multi-event models: an event axis before the time axis)."""
         S = self._survival_matrix(X, self.unique_times_)
         return S if return_array else self._functions(X, S, hazard=False)
@@ -346,5 +346,5 @@ class SurvivalAnalysisMixin:
 
     @property
     def event_times_(self) -> np.ndarray:
-        """scikit-survival's other name for :attr:`unique_times_`."""
+        """scikit-survival's other name for ``unique_times_``."""
         return self.unique_times_

@@ -100,7 +100,7 @@ def _raw(risk_fn: RiskFn, X: torch.Tensor, mask: torch.Tensor, multiply_by_input
 
 def input_gradients(risk_fn: RiskFn, X, mask, *, feature_names: Sequence[str] | None = None,
                     multiply_by_input: bool = False, align: str = "input") -> pd.DataFrame:
-    """Mean over the n sequences of |d risk / d X| (or |gradient x input|) per (step, feature).
+    """Mean over the n sequences of ``|d risk / d X|`` (or ``|gradient x input|``) per (step, feature).
 
     Returns a tidy frame with columns ``step`` (0 = oldest .. L-1 = most recent), ``feature`` and
     ``mean_abs_gradient`` (``mean_abs_gradient_x_input``), sorted by step then feature; padded steps
@@ -127,7 +127,7 @@ def input_gradients(risk_fn: RiskFn, X, mask, *, feature_names: Sequence[str] | 
 class LocalSurrogate:
     """Weighted linear fit of the log-risk around one sequence.
 
-    ``coefficients``: step, feature, coefficient (log-risk per input unit; largest |coefficient|
+    ``coefficients``: step, feature, coefficient (log-risk per input unit; largest ``|coefficient|``
     first); ``intercept``: the fitted plane at input 0; ``r2``: weighted R^2 of the fit on the
     perturbed samples; ``prediction``: risk_fn at the sequence itself.
     """
@@ -138,7 +138,7 @@ class LocalSurrogate:
     prediction: float
 
     def plot(self, ax=None, top: int = 10):
-        """Horizontal bar chart of the ``top`` largest |coefficients|; returns the matplotlib Axes."""
+        """Horizontal bar chart of the ``top`` largest ``|coefficients|``; returns the matplotlib Axes."""
         ax = _axes(ax, (6, 3.5))
         part = self.coefficients.head(top).iloc[::-1]
         labels = [f"{f} (step {s})" for s, f in zip(part["step"], part["feature"])]

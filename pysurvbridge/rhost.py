@@ -1,7 +1,7 @@
 """The R package's door into Python (``r/``, survbridge over reticulate).
 
 Data cross the boundary as plain typed vectors with an explicit NA mask, never through a
-converter's guesses (reticulate turns NA_integer_ into -2147483648 and NA into True/"NA" in some
+converter's guesses (reticulate turns ``NA_integer_`` into -2147483648 and NA into True/"NA" in some
 types). A frame payload is a dict::
 
     {"names": [...], "nrow": n, "columns": {name: {"kind": kind, "values": array, "na": bool array,
@@ -302,7 +302,7 @@ def _surv_events(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
 def fit_model(model: str, X: Mapping, response: Mapping, params: Mapping | None = None,
               fit_args: Mapping | None = None, seed: int = 0) -> Any:
     """Fit a neural model from the R package: ``X`` the design (model.matrix columns, n rows; see
-    :func:`_design`), ``response`` a frame payload of time/event (or start/stop/event/id, or
+    ``_design``), ``response`` a frame payload of time/event (or start/stop/event/id, or
     time/cause with ``causes``, or two or more Surv columns, one per event, for MENSA's
     multi-event mode), ``params`` hyper-parameters, ``fit_args`` training options
     (epochs, lr, batch_size, ...). Returns the fitted model."""
@@ -404,7 +404,7 @@ def _matrix(values: np.ndarray, rows: Sequence[str] | None, columns) -> dict:
 
 
 def model_to_bytes(model: Any) -> bytes:
-    """The model's :meth:`save` folder as the bytes of an uncompressed tar."""
+    """The model's ``save()`` folder as the bytes of an uncompressed tar."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = model.save(Path(tmp) / "model")
         buffer = io.BytesIO()

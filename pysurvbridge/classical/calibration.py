@@ -6,7 +6,7 @@ calibration curves and the integrated calibration index (ICI) for survival model
 At time t0, each subject's predicted probability of the event by t0 is P = 1 - S(t0 | x). A
 Cox model of the observed outcome on a restricted cubic spline of cll = log(-log(1 - P)) with
 three knots (Harrell's ``rcs(cll, 3)``) is fitted to the same subjects; its predicted
-1 - S_cal(t0 | P) is the observed probability that matches P. Then ICI = mean |P - P_obs|,
+1 - S_cal(t0 | P) is the observed probability that matches P. Then ICI = mean ``|P - P_obs|``,
 E50 = its median, E90 = its 90th percentile. The calibration model uses Breslow ties and the
 Breslow baseline (R: ``rms::cph(Surv(time, event) ~ rcs(cll, 3), method = "breslow")`` then
 ``survest(fit, times = t0)``), which tests/classical/test_calibration.py reproduces.

@@ -2,13 +2,15 @@
 
 Every classical model is a Cox partial likelihood on a layout of the data:
 
-| model | layout | response | strata | cluster |
-|---|---|---|---|---|
-| cox | time to first event (one row per subject) | (time, event) | - | id |
-| ag | counting process | (start, stop, event) | - | id |
-| pwp total | counting process | (start, stop, event) | enum | id |
-| pwp gap | gap times | (stop - start, event) | enum | id |
-| wlw | marginal, K rows per subject from 0 | (stop, event) | enum | id |
+========= ========================================= ===================== ====== =======
+model     layout                                    response              strata cluster
+========= ========================================= ===================== ====== =======
+cox       time to first event (one row per subject) (time, event)         none   id
+ag        counting process                          (start, stop, event)  none   id
+pwp total counting process                          (start, stop, event)  enum   id
+pwp gap   gap times                                 (stop - start, event) enum   id
+wlw       marginal, K rows per subject from 0       (stop, event)         enum   id
+========= ========================================= ===================== ====== =======
 
 Cox and AG also take ``strata=[columns]`` (coxph's ``strata()``): the rows' stratum is the
 label R gives it ("sex=1", "sex=1, ecog=0"), and those columns leave the linear predictor.

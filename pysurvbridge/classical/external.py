@@ -9,7 +9,7 @@ estimate on the same layout, as for ``engine="r"``), so compare() scores them al
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from pysurvbridge.errors import InvalidParameterError
 __all__ = ["ExternalFitter", "estimates_from_mapping", "fit_from_estimates"]
 
 #: (model name, training data, ties) -> coxph's estimates
-ExternalFitter = Callable[[str, "SurvivalData | RecurrentData", str], RResult]
+ExternalFitter = Callable[[str, Union[SurvivalData, RecurrentData], str], RResult]
 
 _FIELDS = ("coef", "var", "robust_var", "loglik", "loglik_null", "iterations")
 

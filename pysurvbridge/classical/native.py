@@ -1,6 +1,6 @@
 """The native engine: Newton-Raphson on the Cox partial likelihood and R's robust sandwich.
 
-- Once per fit (:class:`RiskSets`, :class:`_Model`): the rows sorted by (stratum, stop), the
+- Once per fit (``RiskSets``, ``_Model``): the rows sorted by (stratum, stop), the
   event groups (distinct stratum and event time) with their tie counts, for each row the range
   of groups it is at risk for ((start, stop] rows: entries by stop time, exits by start time),
   and the design sorted and centred (as coxph centres it).

@@ -118,7 +118,7 @@ class ClassicalFit:
         return X
 
     def predict_log_risk(self, newdata: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """(m,) linear predictor x'beta (uncentred); see :func:`linear_predictor`."""
+        """(m,) linear predictor x'beta (uncentred); see ``pysurvbridge.classical.design.linear_predictor``."""
         return linear_predictor(self._design(newdata), self.coef.to_numpy())
 
     def predict_risk(self, newdata: pd.DataFrame | np.ndarray) -> np.ndarray:

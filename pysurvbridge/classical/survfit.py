@@ -33,6 +33,8 @@ from pysurvbridge.errors import InvalidParameterError
 
 CONF_TYPES = ("log", "log-log", "plain")
 
+__all__ = ["SurvivalBand"]
+
 
 def curve_table(X: np.ndarray, beta: np.ndarray, stop: np.ndarray, event: np.ndarray,
                 start: np.ndarray | None = None, strata: np.ndarray | None = None,

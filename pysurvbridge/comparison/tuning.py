@@ -13,7 +13,7 @@ configuration after a fold when it is worse than the median of the finished ones
 model gets the same number of trials.
 
 Metric (``tune_metric``): "loss" (default) is the fitted model's own loss on the held-out fold
-(:meth:`pysurvbridge.models.base.SurvivalModel.loss`): the negative log partial likelihood of
+(each model's ``loss`` method): the negative log partial likelihood of
 the fold's risk sets for the Cox-type models, the discrete likelihood for Nnet-survival,
 MENSA's likelihood, CoxVAE's combined loss; "c_harrell" (single-event and recurrent data) or
 "c_global" (multi-event data) uses the held-out concordance instead.

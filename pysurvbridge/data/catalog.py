@@ -7,7 +7,7 @@ one :func:`add` of a :class:`CatalogEntry`.
 
 Kinds: "recurrent" (a :class:`RecurrentData`), "single" (a :class:`SurvivalData`, one row per
 subject) and "multi-event" (a :class:`MultiEventData`). Loading is lazy: an entry holds
-functions, and nothing is read until :meth:`CatalogEntry.load` is called.
+functions, and nothing is read until ``CatalogEntry.load`` is called.
 """
 from __future__ import annotations
 

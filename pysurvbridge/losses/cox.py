@@ -164,7 +164,16 @@ def cox_nll(
     reduction: Literal["mean", "sum"] = "mean",
     risk_sets: dict[str, Any] | None = None,
 ) -> torch.Tensor:
-    """Exact negative log partial likelihood of the Cox model.
+    r"""Exact negative log partial likelihood of the Cox model.
+
+    With :math:`\eta_i` the log-risk of row :math:`i`, :math:`D_k` the :math:`d_k` rows with an
+    event at the :math:`k`-th distinct event time and :math:`R_k` the rows at risk then (Efron's
+    approximation for ties; Breslow's drops the :math:`l / d_k` term):
+
+    .. math::
+
+        -\log L(\eta) = -\sum_k \Big[ \sum_{i \in D_k} \eta_i - \sum_{l=0}^{d_k - 1}
+        \log\Big( \sum_{j \in R_k} e^{\eta_j} - \frac{l}{d_k} \sum_{j \in D_k} e^{\eta_j} \Big) \Big]
 
     Args:
         risk: (n,) log-risk scores (linear predictor), float32 or float64, any device.

@@ -20,11 +20,16 @@ def discrete_nll(
     weights: torch.Tensor | None = None,
     reduction: Literal["mean", "sum"] = "mean",
 ) -> torch.Tensor:
-    """Negative log-likelihood of discrete-time survival (Gensheimer & Narasimhan 2019, eq. 13).
+    r"""Negative log-likelihood of discrete-time survival (Gensheimer & Narasimhan 2019, eq. 13).
 
     With h_ij = sigmoid(hazard_logit[i, j]) the conditional probability of failing in interval
     j given survival to its start,
-    ``-sum_i [ sum_j survived_ij log(1 - h_ij) + sum_j failed_ij log(h_ij) ]``.
+    ``-sum_i [ sum_j survived_ij log(1 - h_ij) + sum_j failed_ij log(h_ij) ]``, that is
+
+    .. math::
+
+        -\log L = -\sum_{i=1}^{n} \sum_{j=1}^{J} \big[ s_{ij} \log(1 - h_{ij}) + f_{ij} \log h_{ij} \big],
+        \qquad h_{ij} = \sigma(\text{hazard\_logit}_{ij}).
 
     Args:
         hazard_logit: (n, J) logits of the interval hazards, any float dtype and device.

@@ -1,7 +1,7 @@
 """Compiled prefix rank counts: a Fenwick (binary indexed) tree swept once, O((n + q) log n).
 
-Used by :func:`pysurvbridge.metrics.concordance.prefix_rank_counts` (counts, or sums of case
-weights with :func:`_weighted_sums`) when numba is installed
+Used by ``pysurvbridge.metrics.concordance.prefix_rank_counts`` (counts, or sums of case
+weights with ``_weighted_sums``) when numba is installed
 (``pip install pysurvbridge[fast]``; it comes with the dev set-up); the numpy merge-sort tree
 there gives the same counts without it, O((n + q) log^2 n).
 """
@@ -47,7 +47,7 @@ def _counts(v_rank, prefix, q_rank, n_ranks):  # pragma: no cover - compiled
 
 
 def _weighted_sums(v_rank, v_weight, prefix, q_rank, n_ranks):  # pragma: no cover - compiled
-    """As :func:`_counts`, but each value carries a weight: sums of weights, not counts."""
+    """As ``_counts``, but each value carries a weight: sums of weights, not counts."""
     n_queries = q_rank.shape[0]
     order = np.argsort(prefix, kind="mergesort")
     tree = np.zeros(n_ranks + 1, dtype=np.float64)

@@ -60,8 +60,8 @@ def mae_margin(predicted_time, time, event, *, train_time, train_event,
                km_curve: Literal["linear", "step"] = "linear") -> float:
     """Mean absolute error of predicted event times with margin times for the censored.
 
-    MAE = [sum over events |T_i - pred_i| + sum over censored w_i |margin(c_i) - pred_i|]
-          / [n_events + sum w_i]
+    ``MAE = [sum over events |T_i - pred_i| + sum over censored w_i |margin(c_i) - pred_i|]
+    / [n_events + sum w_i]``
     (the L1-margin loss of Haider et al. 2020; :func:`margin_time` gives margin and w from
     the training Kaplan-Meier). ``predicted_time`` (n,) in the unit of ``time``, for example
     the median of each predicted curve.
@@ -73,7 +73,7 @@ def mae_margin(predicted_time, time, event, *, train_time, train_event,
 
 def mae_margin_terms(predicted_time, time, event, *, train_time, train_event,
                      km_curve: Literal["linear", "step"] = "linear") -> tuple[np.ndarray, np.ndarray]:
-    """(w_i |target_i - pred_i|, w_i), each (n,): :func:`mae_margin` is the ratio of their
+    """(``w_i |target_i - pred_i|``, ``w_i``), each (n,): :func:`mae_margin` is the ratio of their
     sums. The margin times come from the training data, so a subject's terms do not depend on
     the others (the ratio over any resample is that resample's MAE)."""
     t, e = survival_arrays(time, event)
@@ -88,7 +88,7 @@ def mae_margin_terms(predicted_time, time, event, *, train_time, train_event,
 def survival_l1(survival, true_survival, times) -> float:
     """Mean L1 distance between predicted and true curves, scaled by the last time.
 
-    (1 / (n t_m)) sum_i sum_k (t_k - t_{k-1}) |S_hat_i(t_k) - S_i(t_k)|, t_0 = 0: the
+    (1 / (n t_m)) sum_i sum_k (t_k - t_{k-1}) ``|S_hat_i(t_k) - S_i(t_k)|``, t_0 = 0: the
     Survival-l1 of MENSA (Lillelund et al. 2024) and of copula survival work (Foomani et al.
     2023). Both matrices (n, len(times)); the true curves come from a simulator
     (``SimulatedSurvival.true_survival``). 0 is perfect, 1 the largest possible.

@@ -74,7 +74,7 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
     ``_survival_at``, and may override ``_after_fit`` (e.g. a Breslow baseline),
     ``_check_params`` (the constructor's values, checked at fit) and ``predict_risk``. Their
     ``__init__`` lists every hyper-parameter and the training options of
-    :data:`TRAINING_OPTIONS` and stores them unchanged (:meth:`_set_training`).
+    :data:`TRAINING_OPTIONS` and stores them unchanged (``_set_training``).
 
     Learned state after ``fit``: ``network_`` (the torch module, in eval mode), ``device_``,
     ``covariates_`` (names, when fitted on a SurvivalData), ``n_features_``, ``scaler_``
@@ -269,7 +269,7 @@ class SurvivalModel(SurvivalAnalysisMixin, BaseEstimator):
                 verbose, random_state; ``seed`` is accepted for random_state), and
                 ``distributed``, ``checkpoint`` and ``checkpoint_every``.
 
-        Training options (constructor parameters):
+        Training options:
             epochs: passes over the training data.
             batch_size: rows per minibatch; None = the whole training set in one batch
                 (full-batch; ignored for a streamed source, whose batches are used as given).

@@ -254,7 +254,7 @@ class StreamedBreslow:
     """Breslow's cumulative baseline hazard from a stream of ``(eta, time, event)`` batches.
 
     H0(t) = sum over event times s <= t of d(s) / sum_{j: time_j >= s} exp(eta_j), as
-    :meth:`BreslowBaseline.fit` (exact: no rounding or binning of times). ``grid`` holds the
+    ``BreslowBaseline.fit`` (exact: no rounding or binning of times). ``grid`` holds the
     distinct event times (an :class:`EventTimeGrid` from an earlier pass over the same source).
     Per grid time t_k this keeps the event count d_k and the sum of exp(eta - shift) over the
     subjects whose time falls in [t_k, t_{k+1}); the risk-set sum at t_k is the suffix sum of

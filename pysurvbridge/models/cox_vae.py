@@ -127,8 +127,8 @@ class CoxVAE(SurvivalModel):
         sample_latent: train the Cox head on sampled z (True, the paper) or on the mean.
         image_shape: (H, W) for "conv" (default: the square root of D).
         standardize: z-score the inputs (default: only with "gaussian").
-        epochs, batch_size, weight_decay, optimizer, validation, patience, device, verbose,
-            random_state: the training options (:meth:`SurvivalModel.fit`; no ``lr``: the two
+        epochs, batch_size, weight_decay, optimizer, validation, patience, device, verbose, random_state:
+            the training options (:meth:`SurvivalModel.fit`; no ``lr``: the two
             above); ``fit`` keywords of the same names override them for one call.
 
     After ``fit``: ``baseline_`` (Breslow on the training embeddings; from the stream for a

@@ -39,8 +39,8 @@ class DeepSurv(SurvivalModel):
         dropout, activation, batch_norm: per hidden layer (see :func:`networks.mlp`).
         ties: "efron" (R's default) or "breslow" in the training loss.
         standardize: centre and scale covariates with the training means and SDs.
-        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose,
-            random_state: the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
+        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose, random_state:
+            the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
             the same names override them for one call.
 
     After ``fit``: ``baseline_`` (:class:`BreslowBaseline` from the training data),

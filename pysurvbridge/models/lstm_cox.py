@@ -106,12 +106,12 @@ class LSTMCox(SurvivalModel):
         dropout: after the LSTM (paper: 0.5). step_features: dense outputs per step.
         protocol: "history" or "paper". ties: Cox ties ("efron" or "breslow").
         standardize: centre and scale the inputs with training means and SDs.
-        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose,
-            random_state: the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
+        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose, random_state:
+            the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
             the same names override them for one call.
 
     scikit-learn: ``get_params``/``set_params``/``clone``, pickling and ``score`` work; ``fit``
-    takes a RecurrentData only (see :meth:`_training_data` for why not ``fit(X, y)``),
+    takes a RecurrentData only (see ``_training_data`` for why not ``fit(X, y)``),
     ``predict`` gives each subject's risk and ``score`` Harrell's C on time to first event.
 
     Learned state: ``network_``, ``features_``, ``protocol_label_``, ``baseline_`` (Breslow,
@@ -428,7 +428,7 @@ class LSTMCox(SurvivalModel):
         return lambda X, mask: self.network_(X.to(self.device_, torch.float32), mask.to(self.device_)).squeeze(1)
 
     def input_attribution(self, data: RecurrentData, *, multiply_by_input: bool = False) -> pd.DataFrame:
-        """The paper's "gradient test": mean |d log-risk / d input| per step and feature over the
+        """The paper's "gradient test": mean ``|d log-risk / d input|`` per step and feature over the
         sequences of ``data`` (inputs on the standardized scale; step 0 = oldest). History
         protocol: the log-risk; paper protocol: the MSE head's output. Steps are right-aligned:
         the last step is the interval being predicted, step L-1-k the one k intervals before."""

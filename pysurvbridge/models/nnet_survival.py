@@ -125,8 +125,8 @@ class NnetSurvival(SurvivalModel):
             the hand-written gradient of :mod:`pysurvbridge.models.fused_step` (same result as
             autograd to float rounding, about 2x faster for small networks on CPU); False, or
             any other network, trains through autograd.
-        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose,
-            random_state: the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
+        epochs, batch_size, lr, weight_decay, optimizer, validation, patience, device, verbose, random_state:
+            the training options (:meth:`SurvivalModel.fit`); ``fit`` keywords of
             the same names override them for one call.
     """
 
