@@ -33,18 +33,22 @@ demo: setup
 # (scripts/test_r.sh: rcmdcheck builds r/ with its vignette and checks the tarball --no-manual, its
 # testthat tests and test-install.R included, with SURVBRIDGE_PYTHON=$(CURDIR)/$(PY)); it prints
 # "R CMD check: Status: OK ..." and "R tests (testthat): N passed, ...", and fails on any
-# ERROR, WARNING or NOTE
+# ERROR, WARNING or NOTE. pytest runs on two workers (pytest-xdist, whole files per worker, the
+# longest files first: tests/conftest.py), each single-threaded (OMP_NUM_THREADS=1: two workers with
+# two torch threads each on two cores ran 40% slower than one). RUN_SLOW=1 runs the tests marked
+# slow, which a plain `pytest` skips: tests/test_wheel.py (about 80 s: it builds the sdist and the
+# wheel, installs the wheel into a fresh venv without R and runs the CLI there)
 test: setup $(BROWSER_STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q tests
+	RUN_SLOW=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadfile tests
 	SURVBRIDGE_PYTHON=$(CURDIR)/$(PY) bash scripts/test_r.sh
 
-# the six vignettes, full mode, into vignettes/_build/*.html (and index.html); `make test` renders
-# them in fast mode (DOCS_FAST=1) inside tests/test_vignettes.py and opens them in Chromium. Then
-# the R package's pkgdown reference site into vignettes/_build/r-reference (scripts/docs_r.sh)
+# the documentation site into docs/_build/html (scripts/build_docs.sh): Sphinx with the guide, the
+# API reference and the five Python vignettes executed in full mode, warnings as errors; then the R
+# package's pkgdown site into docs/_build/html/r. `DOCS_FAST=1 make docs` runs the vignettes with
+# fewer seeds and epochs, as tests/test_docs.py does inside `make test`
 docs: setup
-	$(PY) vignettes/render.py
-	SURVBRIDGE_PYTHON=$(CURDIR)/$(PY) bash scripts/docs_r.sh
+	bash scripts/build_docs.sh docs/_build/html
 
 test-r: setup
 	SURVBRIDGE_PYTHON=$(CURDIR)/$(PY) bash scripts/test_r.sh

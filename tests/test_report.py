@@ -30,7 +30,7 @@ def test_report_is_self_contained(report):
     assert text.index('id="verdict"') < text.index('id="results"')  # the verdict comes first
 
 
-def _driver():
+def _driver(performance_log: bool = False):
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (dev extra)")
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and chromedriver):
@@ -41,7 +41,8 @@ def _driver():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,2400"):
         opts.add_argument(arg)
     opts.binary_location = chromium
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # the performance log carries every network request (tests/test_docs.py: nothing leaves the machine)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if performance_log else {})})
     return webdriver.Chrome(service=Service(chromedriver), options=opts)
 
 
@@ -154,7 +155,6 @@ def test_classical_bands_are_survfit_bands_of_the_average_test_subject(report):
     does not rise (the band itself is predict_survival(conf_level=0.95), equal to R's survfit in
     tests/classical/test_survfit.py)."""
     import numpy as np
-    import pandas as pd
 
     _, result = report
     drawn = {n: p for n, p in result.predictions.items() if p.plot_band is not None}

@@ -1,7 +1,7 @@
 """What every Python vignette shares: the fast/full switch and the closing session information.
 
-Imported from the vignettes' own folder (``render.py`` runs them with ``vignettes/`` as the
-working directory).
+Imported from the vignettes' own folder (myst-nb runs them with ``vignettes/`` as the working
+directory when ``make docs`` builds the site).
 """
 from __future__ import annotations
 

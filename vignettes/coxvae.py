@@ -14,8 +14,8 @@
 # hazard depends on the lesion area only. It shows (a) discrimination and the ordering of the
 # latent space against tau, (b) the embeddings themselves for a pure VAE and for CoxVAEs, and
 # (c) what the latent axes encode, by decoding along them. Everything is computed when the page
-# is rendered; rerun it with `.venv/bin/python vignettes/render.py coxvae` (add `--fast` for
-# the quick version).
+# is rendered (`make docs`; `DOCS_FAST=1` for the quick version), or execute it into a
+# notebook with jupytext (see the vignettes page).
 
 # %%
 from IPython.display import Markdown

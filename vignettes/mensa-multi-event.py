@@ -11,8 +11,8 @@
 # Cox per event and R's multi-state (illness-death) Cox model, DeepSurv per event, MENSA with and
 # without its trajectory term, and a covariate-blind reference rule. It then sets the paper's
 # published rows beside ours and checks each model's predicted P(event by t) against the
-# nonparametric estimates. Rerun it with `.venv/bin/python vignettes/render.py mensa-multi-event`
-# (add `--fast` for the quick version).
+# nonparametric estimates. `make docs` renders it (`DOCS_FAST=1` for the quick version), or execute
+# it into a notebook with jupytext (see the vignettes page).
 
 # %%
 from IPython.display import Markdown

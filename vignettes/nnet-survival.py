@@ -10,8 +10,8 @@
 # targets, (b) the paper's three checks on simulated data (calibration against Kaplan-Meier,
 # robustness to the interval widths, a CNN on digit images near the oracle) and (c) the
 # paper's Table 1 on SUPPORT, with calibration plots, beside the published numbers. Everything
-# below is computed when the page is rendered; rerun it with
-# `.venv/bin/python vignettes/render.py nnet-survival` (add `--fast` for the quick version).
+# below is computed when the page is rendered (`make docs`; `DOCS_FAST=1` for the quick
+# version), or execute it into a notebook with jupytext (see the vignettes page).
 
 # %%
 from IPython.display import Markdown

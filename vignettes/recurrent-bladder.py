@@ -22,8 +22,8 @@
 # engine side by side, (c) the mean cumulative function by treatment arm, (d) LSTM-Cox trained
 # on the history protocol, (e) the LSTM-Cox paper's Table 3 recomputed on held-out subjects,
 # with the paper's leaky protocol beside the honest one, and (f) the paper's interpretation
-# figures. Everything below is executed when the page is rendered; rerun it with
-# `.venv/bin/python vignettes/render.py recurrent-bladder` (add `--fast` for the quick version).
+# figures. Everything below is executed when the page is rendered (`make docs`; `DOCS_FAST=1`
+# for the quick version), or execute it into a notebook with jupytext (see the vignettes page).
 
 # %%
 from IPython.display import Markdown

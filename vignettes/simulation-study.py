@@ -21,9 +21,8 @@
 # Monte-Carlo study of the Andersen-Gill (AG), Prentice-Williams-Peterson (PWP) and
 # Wei-Lin-Weissfeld (WLW) estimators with and without a gamma frailty, saying for each what it
 # estimates, and (c) shows how the naive Cox estimate drifts when censoring depends on the
-# event time through a Clayton copula. Everything is executed when the page is rendered; rerun
-# it with `.venv/bin/python vignettes/render.py simulation-study` (add `--fast` for the quick
-# version).
+# event time through a Clayton copula. Everything is executed when the page is rendered
+# (`make docs`; `DOCS_FAST=1` for the quick version), or execute it into a notebook with jupytext (see the vignettes page).
 
 # %%
 from IPython.display import Markdown

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from scipy.optimize import minimize
 from scipy.stats import weibull_min
 
