@@ -51,6 +51,9 @@ FAST = os.environ.get("DOCS_FAST") == "1"
 os.environ["DOCS_FAST"] = "1" if FAST else "0"
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 nb_execution_mode = os.environ.get("DOCS_EXECUTE", "force")  # "off": pages without outputs
+# an unexecuted notebook carries no language_info, so myst-nb cannot name the cells' lexer: a
+# DOCS_EXECUTE=off build (for editing text quickly) says nothing about it; executed builds warn
+suppress_warnings = ["myst-nb.lexer"] if nb_execution_mode == "off" else []
 nb_execution_timeout = 3600
 nb_execution_raise_on_error = True  # a cell that raises fails the build, with the cell's error
 nb_execution_show_tb = True
