@@ -35,7 +35,7 @@ GUIDE = ["install", "quickstart", "setup", "data", "classical", "metrics", "neur
 def site(tmp_path_factory) -> Path:
     given = os.environ.get("PYSURVBRIDGE_SITE")
     if given:
-        return Path(given)
+        return Path(given).resolve()
     has_pkgdown = shutil.which("Rscript") and subprocess.run(
         ["Rscript", "-e", "quit(status = !requireNamespace('pkgdown', quietly = TRUE))"],
         capture_output=True, check=False).returncode == 0
