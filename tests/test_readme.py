@@ -10,8 +10,6 @@ LSTM-Cox, scored by the same Python metrics.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 import shutil
@@ -21,18 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests._helpers import marked_example, printed
+
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"[-+]?\d+\.\d+|[-+]?\d+")
 
 
 def _example(marker: str, language: str) -> tuple[str, str]:
-    """The code block after ``marker`` and the text block that shows its output."""
-    text = (ROOT / "README.md").read_text()
-    assert text.count(marker) == 1, f"README marker {marker!r} missing or repeated"
-    tail = text.split(marker, 1)[1]
-    code = re.search(rf"```{language}\n(.*?)```", tail, flags=re.S).group(1)
-    shown = re.search(r"```text\n(.*?)```", tail, flags=re.S).group(1)
-    return code, shown
+    return marked_example(ROOT / "README.md", marker, language)
 
 
 def _same_output(printed: str, shown: str) -> None:
@@ -48,10 +42,7 @@ def _same_output(printed: str, shown: str) -> None:
 def test_python_example(tmp_path, monkeypatch):
     code, shown = _example("<!-- tested by tests/test_readme.py::test_python_example -->", "python")
     monkeypatch.chdir(tmp_path)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), {})
-    _same_output(out.getvalue(), shown)
+    _same_output(printed(code, "README.md"), shown)
     assert (tmp_path / "report.html").stat().st_size > 10_000
 
 

@@ -25,15 +25,14 @@ each) against 9000 native subjects (vectorised, milliseconds).
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+
+from tests._helpers import marked_example, printed
 
 from pysurvbridge.classical import fit_andersen_gill
 from pysurvbridge.simulate import (_covariates, _end_times, _frailty, expected_events,
@@ -326,20 +325,7 @@ def test_same_seed_same_reda_data(reda):
 # ---------------------------------------------------------------- the README example
 
 
-def readme_example() -> tuple[str, str]:
-    """The python block after README_MARKER and the text block that shows its output."""
-    text = README.read_text()
-    assert text.count(README_MARKER) == 1, "the README's reda example marker is missing"
-    tail = text.split(README_MARKER, 1)[1]
-    found = re.match(r"\s*```python\n(.*?)```\s*```text\n(.*?)```", tail, flags=re.S)
-    assert found, "the marker must be followed by a python block and its text output"
-    return found.group(1), found.group(2)
-
-
 def test_readme_reda_example(reda):
     """The README's engine='reda' example prints exactly what the README shows."""
-    code, shown = readme_example()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), {})
-    assert out.getvalue() == shown
+    code, shown = marked_example(README, README_MARKER)
+    assert printed(code, README.name) == shown
