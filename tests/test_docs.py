@@ -190,6 +190,16 @@ def _network_requests(driver) -> list[str]:
     return urls
 
 
+def _console_errors(driver) -> list[dict]:
+    return [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def _undecoded(images, shown_only: bool = False) -> list[str]:
+    """The sources (shortened) of the images (or only the displayed ones) that did not decode."""
+    return [(img.get_attribute("src") or "")[:80] for img in images
+            if (img.is_displayed() or not shown_only) and int(img.get_attribute("naturalWidth") or 0) == 0]
+
+
 @pytest.fixture
 def browser():
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -208,15 +218,13 @@ def test_page_opens_in_chromium_without_errors_or_requests_elsewhere(site, brows
 
     browser.get((site / page).as_uri())
     assert browser.find_element(By.TAG_NAME, "h1").text.strip(), page
-    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    errors = _console_errors(browser)
     assert errors == [], (page, errors)
     requests = _network_requests(browser)
     assert requests, "the performance log recorded no request at all"
     away = [u for u in requests if not u.startswith(("file://", "data:", "blob:", "about:"))]
     assert away == [], (page, away)
-    images = browser.find_elements(By.TAG_NAME, "img")
-    broken = [img.get_attribute("src")[:80] for img in images
-              if img.is_displayed() and int(img.get_attribute("naturalWidth") or 0) == 0]
+    broken = _undecoded(browser.find_elements(By.TAG_NAME, "img"), shown_only=True)
     assert not broken, (page, broken)
     if page == "api/losses.html":  # MathJax, from the site itself, typeset the equations
         assert browser.find_elements(By.CSS_SELECTOR, "mjx-container svg"), "no typeset equation"
@@ -242,13 +250,13 @@ def test_vignette_page(site, browser, name):
     assert not shown, (name, shown[:3])
     images = article.find_elements(By.TAG_NAME, "img")
     assert images, f"{name} has no figure"
-    broken = [i for i, img in enumerate(images) if int(img.get_attribute("naturalWidth") or 0) == 0]
+    broken = _undecoded(images)
     assert not broken, f"{name}: figures that do not decode: {broken}"
     tables = article.find_elements(By.TAG_NAME, "table")
     assert tables, f"{name} has no table"
     empty = [i for i, t in enumerate(tables) if not t.find_elements(By.CSS_SELECTOR, "tbody tr")]
     assert not empty, f"{name}: tables without rows: {empty}"
-    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    errors = _console_errors(browser)
     assert errors == [], errors
 
 
